@@ -1,0 +1,27 @@
+"""Typed dependencies, in one place."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from shared.database.engine import Database
+from shared.identity import INIT_DATA_HEADER
+from shared.runtime import Runtime
+
+
+async def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+async def get_db(request: Request) -> Database:
+    return request.app.state.runtime.db
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+Db = Annotated[Database, Depends(get_db)]
+InitData = Annotated[
+    str | None,
+    Header(alias=INIT_DATA_HEADER, description="Telegram WebApp initData (with a bot token)"),
+]

@@ -1,0 +1,76 @@
+"""The catalogue's error shape for the async half (never FastAPI's 422 body)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from shared.contracts.validation import api_error_from
+from shared.errors import ApiError, error_body
+
+log = logging.getLogger(__name__)
+
+_CODE_BY_STATUS = {
+    400: ("invalid_parameter", "bad request"),
+    401: ("unauthorized", "authentication required"),
+    403: ("forbidden", "forbidden"),
+    404: ("not_found", "no such endpoint"),
+    405: ("method_not_allowed", "method not allowed"),
+    409: ("conflict", "conflict"),
+    413: ("payload_too_large", "request body is larger than 1 MiB"),
+    429: ("rate_limited", "too many requests"),
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can answer."""
+    return {status: {"model": ErrorResponse} for status in statuses}
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return _json(exc.status, exc.body())
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    error = api_error_from(list(exc.errors()))
+    return _json(error.status, error.body())
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code, text = _CODE_BY_STATUS.get(exc.status_code, ("internal", "internal server error"))
+    return _json(exc.status_code, error_body(code, text), headers=exc.headers)
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error in the async half", exc_info=exc)
+    return _json(500, error_body("internal", "internal server error"))
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,1 @@
+"""The strangler-fig gateway: one ASGI root in front of the Flask and FastAPI halves."""

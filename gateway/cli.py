@@ -1,0 +1,199 @@
+"""`python -m gateway …`: serve, routes, lint, parity, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from shared.settings import Settings, get_settings
+
+# Wide enough for route tables when piped (rich assumes 80 columns off a terminal).
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+async def prepare_database(settings: Settings) -> dict[str, int] | None:
+    """Apply the migrations; load the demo data into an empty database when asked to."""
+    from shared.database.engine import Database
+    from shared.database.migrate import apply_migrations, seed_demo_if_empty
+
+    db = Database(settings.database_url)
+    await db.connect()
+    try:
+        await apply_migrations(db)
+        return await seed_demo_if_empty(db) if settings.load_demo_data else None
+    finally:
+        await db.close()
+
+
+def _prepare(settings: Settings) -> None:
+    # A one-shot loop for the command itself; request handling never creates one.
+    seeded = asyncio.run(prepare_database(settings))
+    console.print(f"database ready: {_safe_url(settings.database_url)}")
+    if seeded:
+        console.print("demo data loaded: " + ", ".join(f"{k} {v}" for k, v in seeded.items()))
+
+
+async def _database_answers(url: str) -> bool:
+    from shared.database.engine import Database
+
+    db = Database(url)
+    try:
+        await db.connect()
+        await asyncio.wait_for(db.ping(), 5)
+        return True
+    except Exception:
+        return False
+    finally:
+        await db.close()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    _prepare(settings)
+    console.print(
+        f"[bold green]gateway serving on http://{args.host}:{args.port}/[/] "
+        f"(webapp: http://{args.host}:{args.port}/webapp/, "
+        f"status: http://{args.host}:{args.port}/_gateway/status)"
+    )
+    uvicorn.run(
+        "gateway.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=args.access_log,
+    )
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    _prepare(get_settings())
+    return 0
+
+
+def cmd_routes(args: argparse.Namespace) -> int:
+    from gateway.manifest import ManifestError, load_manifest
+
+    settings = get_settings()
+    try:
+        manifest = load_manifest(args.manifest or settings.migration_manifest)
+    except ManifestError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 1
+    table = Table(title=f"{manifest.path} (version {manifest.version})")
+    for column in ("route id", "method", "path", "status", "legacy file"):
+        table.add_column(column)
+    colours = {"legacy": "white", "shadow": "yellow", "canary": "cyan", "async": "green"}
+    for entry in manifest.entries.values():
+        status = entry.status + (f" {entry.percent}%" if entry.status == "canary" else "")
+        table.add_row(
+            entry.id,
+            entry.method,
+            entry.path,
+            f"[{colours[entry.status]}]{status}[/]",
+            entry.legacy_file or "-",
+        )
+    console.print(table)
+    console.print(", ".join(f"{status}: {n}" for status, n in manifest.counts().items()))
+    return 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from gateway.lint import lint
+
+    settings = get_settings()
+    problems = lint(settings, args.manifest)
+    path = args.manifest or settings.migration_manifest
+    if problems:
+        for problem in problems:
+            console.print(f"[red]✗[/] {problem}")
+        console.print(f"[red]{path}: {len(problems)} problem(s)[/]")
+        return 1
+    console.print(f"[green]✓[/] {path}: every Flask route listed, every non-legacy route served")
+    return 0
+
+
+def cmd_parity(args: argparse.Namespace) -> int:
+    from gateway.parity import run_parity
+
+    settings = get_settings()
+    database_url = args.database_url or settings.database_url
+    if not database_url.startswith("sqlite") and not asyncio.run(_database_answers(database_url)):
+        if os.environ.get("CI", "").lower() == "true":
+            console.print(f"[red]parity: no database at {_safe_url(database_url)} (CI=true)[/]")
+            return 1
+        console.print(f"[yellow]parity skipped: no database at {_safe_url(database_url)}[/]")
+        return 0
+    report = asyncio.run(
+        run_parity(
+            settings,
+            database_url=database_url,
+            manifest_path=args.manifest,
+            only=args.route,
+            console=console,
+        )
+    )
+    return 0 if report.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gateway", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate, seed (if asked) and serve the gateway")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--access-log", action="store_true")
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply migrations (and demo data) only")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    routes = commands.add_parser("routes", help="list every route with its status")
+    routes.add_argument("--manifest")
+    routes.set_defaults(handler=cmd_routes)
+
+    lint = commands.add_parser("lint", help="check the manifest against both halves")
+    lint.add_argument("--manifest")
+    lint.set_defaults(handler=cmd_lint)
+
+    parity = commands.add_parser("parity", help="replay the corpus against both halves")
+    parity.add_argument("--database-url", help="backend to run on (default: DATABASE_URL)")
+    parity.add_argument("--manifest")
+    parity.add_argument("--route", action="append", help="only this route id (repeatable)")
+    parity.set_defaults(handler=cmd_parity)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a clear line, not a stack trace, for a mistyped setting
+        if "refusing to start" in str(exc) or "validation error" in str(exc).lower():
+            console.print(f"[red]{exc}[/]")
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Comparing two responses under a route's rules (ignored JSON paths, shape only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from gateway.manifest import CompareRules
+
+MISSING = object()
+
+
+@dataclass(frozen=True)
+class Difference:
+    path: str  # dotted, list items by index: `news.3.title`; `status`, `content_type`
+    legacy: Any
+    modern: Any
+
+    def describe(self) -> str:
+        def show(value: Any) -> str:
+            return "(absent)" if value is MISSING else repr(value)
+
+        return f"{self.path}: legacy {show(self.legacy)} != async {show(self.modern)}"
+
+
+def _shape(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(item) for item in value[:1]]
+    if isinstance(value, bool) or value is None:
+        return type(value).__name__
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+def json_differences(legacy: Any, modern: Any, path: str = "") -> list[Difference]:
+    if isinstance(legacy, dict) and isinstance(modern, dict):
+        found = []
+        for key in list(legacy) + [key for key in modern if key not in legacy]:
+            child = f"{path}.{key}" if path else str(key)
+            found += json_differences(legacy.get(key, MISSING), modern.get(key, MISSING), child)
+        return found
+    if isinstance(legacy, list) and isinstance(modern, list):
+        if len(legacy) != len(modern):
+            return [Difference(f"{path}.length" if path else "length", len(legacy), len(modern))]
+        found = []
+        for index, (left, right) in enumerate(zip(legacy, modern, strict=True)):
+            found += json_differences(left, right, f"{path}.{index}" if path else str(index))
+        return found
+    if legacy is modern or (type(legacy) is type(modern) and legacy == modern):
+        return []
+    return [Difference(path, legacy, modern)]
+
+
+def ignored(path: str, patterns: tuple[str, ...]) -> bool:
+    """`*` matches one path segment: `news.*.published_at`."""
+    parts = path.split(".")
+    for pattern in patterns:
+        wanted = pattern.split(".")
+        if len(wanted) <= len(parts) and all(
+            fnmatchcase(part, want) for part, want in zip(parts, wanted, strict=False)
+        ):
+            return True
+    return False
+
+
+def compare_bodies(legacy: Any, modern: Any, rules: CompareRules) -> list[Difference]:
+    if rules.shape_only:
+        legacy, modern = _shape(legacy), _shape(modern)
+    return [diff for diff in json_differences(legacy, modern) if not ignored(diff.path, rules.ignore)]

@@ -1,0 +1,71 @@
+"""`python -m gateway lint`: the manifest checked against both halves."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from async_api.app import async_routes
+from gateway.manifest import ManifestError, load_manifest
+from legacy_flask.app import create_app as create_legacy_app
+from shared.runtime import attached_bridge
+from shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+_CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
+
+
+def fastapi_path(flask_rule: str) -> str:
+    """`/api/news/<int:news_id>` -> `/api/news/{news_id}`."""
+    return _CONVERTER.sub(r"{\1}", flask_rule)
+
+
+def flask_routes(settings: Settings) -> dict[str, tuple[str, str, str]]:
+    """Route id -> (method, rule, source file) for every view of the legacy app."""
+    app = create_legacy_app(settings=settings, bridge=attached_bridge(settings))
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        methods = sorted(set(rule.methods or ()) - {"HEAD", "OPTIONS"})
+        view = app.view_functions[rule.endpoint]
+        source = view.__module__.replace(".", "/") + ".py"
+        routes[rule.endpoint] = (methods[0], rule.rule, source)
+    return routes
+
+
+def lint(settings: Settings, manifest_path: str | None = None) -> list[str]:
+    """Every problem found; an empty list means the manifest may be used."""
+    path = manifest_path or settings.migration_manifest
+    try:
+        manifest = load_manifest(path)
+    except ManifestError as exc:
+        return exc.problems
+    problems = []
+    legacy = flask_routes(settings)
+    modern = async_routes()
+    for route_id, (method, rule, source) in sorted(legacy.items()):
+        entry = manifest.entries.get(route_id)
+        if entry is None:
+            problems.append(f"{route_id}: Flask route {method} {rule} is missing from the manifest")
+            continue
+        if (entry.method, entry.path) != (method, rule):
+            problems.append(
+                f"{route_id}: manifest says {entry.method} {entry.path}, Flask has {method} {rule}"
+            )
+        if entry.legacy_file != source:
+            problems.append(f"{route_id}: legacy_file is {entry.legacy_file}, the view is in {source}")
+    for route_id, entry in sorted(manifest.entries.items()):
+        if entry.legacy_file and route_id not in legacy:
+            problems.append(f"{route_id}: listed with legacy_file but Flask has no such route")
+        if entry.legacy_file and not (ROOT / entry.legacy_file).is_file():
+            problems.append(f"{route_id}: legacy_file {entry.legacy_file} does not exist")
+        if entry.status == "legacy":
+            continue
+        implemented = modern.get(route_id)
+        if implemented is None:
+            problems.append(f"{route_id}: status {entry.status} but FastAPI has no such route")
+        elif implemented != (entry.method, fastapi_path(entry.path)):
+            problems.append(
+                f"{route_id}: FastAPI serves {implemented[0]} {implemented[1]}, "
+                f"the manifest says {entry.method} {entry.path}"
+            )
+    return problems

@@ -1,0 +1,193 @@
+"""`migration_status.yaml`: which half answers each route, and how to compare them."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+
+STATUSES = ("legacy", "shadow", "canary", "async")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+ENTRY_KEYS = {
+    "method", "path", "legacy_file", "status", "percent", "compare", "shadow", "fallback", "note",
+}
+COMPARE_KEYS = {"ignore", "shape_only"}
+SHADOW_KEYS = {"sample_rate", "allow_writes", "timeout_ms"}
+FALLBACK_KEYS = {"on_5xx", "timeout_ms"}
+TOP_KEYS = {"version", "defaults", "routes"}
+
+
+class ManifestError(ValueError):
+    """A manifest that must not be used; `problems` says every reason found."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        super().__init__(f"{path}: " + "; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class CompareRules:
+    ignore: tuple[str, ...] = ()
+    shape_only: bool = False
+
+
+@dataclass(frozen=True)
+class ShadowRules:
+    sample_rate: float = 1.0
+    allow_writes: bool = False
+    timeout_ms: int = 2000
+
+
+@dataclass(frozen=True)
+class FallbackRules:
+    on_5xx: bool = False
+    timeout_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class RouteEntry:
+    id: str
+    method: str
+    path: str
+    legacy_file: str | None
+    status: str
+    percent: int = 0
+    compare: CompareRules = field(default_factory=CompareRules)
+    shadow: ShadowRules = field(default_factory=ShadowRules)
+    fallback: FallbackRules = field(default_factory=FallbackRules)
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: str
+    version: str  # a digest of the file's bytes: which manifest is live
+    entries: dict[str, RouteEntry]
+
+    def with_status(self, status: str) -> Manifest:
+        """Every route that has a legacy implementation forced to `status` (tests, parity)."""
+        forced = {
+            route_id: replace(entry, status=status) if entry.legacy_file else entry
+            for route_id, entry in self.entries.items()
+        }
+        return replace(self, entries=forced, version=f"{self.version}+{status}")
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        for entry in self.entries.values():
+            counts[entry.status] += 1
+        return counts
+
+
+def _sub_rules(raw: Any, keys: set[str], where: str, problems: list[str]) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(f"{where} must be a mapping")
+        return {}
+    for key in sorted(set(raw) - keys):
+        problems.append(f"{where}: unknown key '{key}'")
+    return {key: value for key, value in raw.items() if key in keys}
+
+
+def _entry(route_id: str, raw: Any, problems: list[str]) -> RouteEntry | None:
+    where = f"routes.{route_id}"
+    if not isinstance(raw, dict):
+        problems.append(f"{where} must be a mapping")
+        return None
+    before = len(problems)
+    for key in sorted(set(raw) - ENTRY_KEYS):
+        problems.append(f"{where}: unknown key '{key}'")
+    status = raw.get("status")
+    if status not in STATUSES:
+        problems.append(f"{where}: unknown status {status!r} (one of {', '.join(STATUSES)})")
+    method = str(raw.get("method", "")).upper()
+    if method not in METHODS:
+        problems.append(f"{where}: method must be one of {', '.join(METHODS)}")
+    path = raw.get("path")
+    if not isinstance(path, str) or not path.startswith("/"):
+        problems.append(f"{where}: path must start with '/'")
+    legacy_file = raw.get("legacy_file")
+    if legacy_file is None and status in ("legacy", "shadow", "canary"):
+        problems.append(f"{where}: status {status} needs a legacy_file")
+    percent = raw.get("percent", 0)
+    if status == "canary" and not (isinstance(percent, int) and 0 <= percent <= 100):
+        problems.append(f"{where}: canary needs percent, a whole number from 0 to 100")
+    if status != "canary" and "percent" in raw:
+        problems.append(f"{where}: percent only applies to status canary")
+    compare = _sub_rules(raw.get("compare"), COMPARE_KEYS, f"{where}.compare", problems)
+    shadow = _sub_rules(raw.get("shadow"), SHADOW_KEYS, f"{where}.shadow", problems)
+    fallback = _sub_rules(raw.get("fallback"), FALLBACK_KEYS, f"{where}.fallback", problems)
+    if len(problems) > before:
+        return None
+    return RouteEntry(
+        id=route_id,
+        method=method,
+        path=path,
+        legacy_file=legacy_file,
+        status=status,
+        percent=int(percent or 0),
+        compare=CompareRules(
+            ignore=tuple(compare.get("ignore", ())), shape_only=bool(compare.get("shape_only"))
+        ),
+        shadow=ShadowRules(**shadow),
+        fallback=FallbackRules(**fallback),
+        note=raw.get("note"),
+    )
+
+
+def parse_manifest(text: str, *, path: str = "migration_status.yaml") -> Manifest:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ManifestError(path, [f"not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict) or not isinstance(data.get("routes"), dict):
+        raise ManifestError(path, ["expected a mapping with a 'routes' mapping"])
+    problems = [f"unknown top-level key '{key}'" for key in sorted(set(data) - TOP_KEYS)]
+    entries = {}
+    for route_id, raw in data["routes"].items():
+        entry = _entry(str(route_id), raw, problems)
+        if entry is not None:
+            entries[entry.id] = entry
+    seen: dict[tuple[str, str], str] = {}
+    for entry in entries.values():
+        other = seen.setdefault((entry.method, entry.path), entry.id)
+        if other != entry.id:
+            problems.append(f"routes.{entry.id}: same method and path as {other}")
+    if problems:
+        raise ManifestError(path, problems)
+    version = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return Manifest(path=path, version=version, entries=entries)
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ManifestError(str(path), [f"cannot read: {exc.strerror}"]) from None
+    return parse_manifest(text, path=str(path))
+
+
+class RouteTable:
+    """Matches a request to its manifest entry, with Flask's own URL rules."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        rules = [
+            Rule(entry.path, methods=[entry.method], endpoint=entry.id)
+            for entry in manifest.entries.values()
+        ]
+        self._adapter = Map(rules, strict_slashes=False).bind("gateway")
+
+    def match(self, method: str, path: str) -> RouteEntry | None:
+        try:
+            route_id, _ = self._adapter.match(path, method=method)
+        except HTTPException:  # unknown path or method: Flask answers (the catch-all)
+            return None
+        return self.manifest.entries[route_id]

@@ -1,0 +1,235 @@
+"""`python -m gateway parity`: the corpus replayed against both halves, compared.
+
+Each half gets its own freshly migrated and seeded database (same backend, same demo
+anchor), and the whole corpus is replayed in order through the gateway with every route
+forced onto that half. Responses are compared on status, content type and JSON body
+(after the manifest's rules for the route).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from gateway.compare import Difference, compare_bodies
+from gateway.manifest import Manifest, RouteEntry, load_manifest
+from shared.database.engine import Database
+from shared.database.migrate import apply_migrations, demo_anchor, load_demo
+from shared.database.scratch import create_scratch_database, drop_scratch_database
+from shared.settings import Settings
+
+CORPUS_DIR = Path(__file__).resolve().parent.parent / "tests" / "parity" / "corpus"
+# Fixed, known secrets so the corpus can exercise auth failures and successes alike.
+PARITY_ADMIN_TOKEN = "parity-admin-token-0123456789"
+PARITY_WEBHOOK_SECRET = "parity-webhook-secret"
+
+
+@dataclass(frozen=True)
+class Case:
+    route_id: str
+    name: str
+    method: str
+    path: str
+    query: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    json_body: Any = None
+    raw_body: str | None = None
+
+
+@dataclass
+class Answer:
+    status: int
+    content_type: str
+    body: Any
+    served_by: str | None
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    differences: list[Difference]
+
+
+@dataclass
+class ParityReport:
+    results: list[CaseResult]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(not result.differences for result in self.results)
+
+
+def load_corpus(manifest: Manifest, directory: Path = CORPUS_DIR) -> list[Case]:
+    cases = []
+    for file in sorted(directory.glob("*.yaml")):
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        for route_id, route_cases in data.items():
+            entry = manifest.entries.get(route_id)
+            if entry is None:
+                raise ValueError(f"{file.name}: {route_id} is not in the manifest")
+            for raw in route_cases:
+                cases.append(
+                    Case(
+                        route_id=route_id,
+                        name=raw["name"],
+                        method=raw.get("method", entry.method),
+                        path=raw.get("path", entry.path),
+                        query=raw.get("query", {}),
+                        headers={k: str(v) for k, v in raw.get("headers", {}).items()},
+                        json_body=raw.get("json"),
+                        raw_body=raw.get("body"),
+                    )
+                )
+    return cases
+
+
+def parity_settings(settings: Settings, database_url: str) -> Settings:
+    return settings.model_copy(
+        update={
+            "database_url": database_url,
+            "db_simulated_latency_ms": 0,
+            "openai_api_key": None,
+            "admin_token": PARITY_ADMIN_TOKEN,
+            "telegram_bot_token": None,
+            "telegram_webhook_secret": PARITY_WEBHOOK_SECRET,
+        }
+    )
+
+
+def _decode(response: httpx.Response) -> Any:
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            return response.json()
+        except json.JSONDecodeError:
+            return response.text
+    return response.text
+
+
+async def replay(settings: Settings, manifest: Manifest, side: str, cases: list[Case]) -> list[Answer]:
+    """Replay `cases` in order through a gateway with every route on `side`."""
+    from gateway.app import create_gateway
+
+    app = create_gateway(settings, manifest=manifest, force_status=side)
+    answers = []
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://parity") as client:
+            for case in cases:
+                content = case.raw_body.encode() if case.raw_body is not None else None
+                response = await client.request(
+                    case.method,
+                    case.path,
+                    params=case.query,
+                    headers=case.headers,
+                    json=case.json_body if content is None and case.json_body is not None else None,
+                    content=content,
+                )
+                answers.append(
+                    Answer(
+                        status=response.status_code,
+                        content_type=response.headers.get("content-type", ""),
+                        body=_decode(response),
+                        served_by=response.headers.get("x-served-by"),
+                    )
+                )
+    return answers
+
+
+async def _fresh_database(base_url: str, label: str, anchor: Any) -> str:
+    url = await create_scratch_database(base_url, label=label)
+    db = Database(url)
+    await db.connect()
+    try:
+        await apply_migrations(db)
+        await load_demo(db, now=anchor)
+    finally:
+        await db.close()
+    return url
+
+
+def compare_answers(entry: RouteEntry, legacy: Answer, modern: Answer) -> list[Difference]:
+    differences = []
+    if legacy.status != modern.status:
+        differences.append(Difference("status", legacy.status, modern.status))
+    if legacy.content_type != modern.content_type:
+        differences.append(Difference("content_type", legacy.content_type, modern.content_type))
+    return differences + compare_bodies(legacy.body, modern.body, entry.compare)
+
+
+async def run_parity(
+    settings: Settings,
+    *,
+    database_url: str,
+    manifest_path: str | None = None,
+    only: list[str] | None = None,
+    console: Console | None = None,
+) -> ParityReport:
+    console = console or Console()
+    manifest = load_manifest(manifest_path or settings.migration_manifest)
+    cases = load_corpus(manifest)
+    if only:
+        cases = [case for case in cases if case.route_id in only]
+    problems = [
+        f"{entry.id}: status {entry.status} but no parity cases in the corpus"
+        for entry in manifest.entries.values()
+        if entry.status != "legacy" and not any(case.route_id == entry.id for case in cases)
+        and (not only or entry.id in only)
+    ]
+    anchor = demo_anchor()
+    answers: dict[str, list[Answer]] = {}
+    for side in ("legacy", "async"):
+        url = await _fresh_database(database_url, f"parity_{side}", anchor)
+        try:
+            console.print(f"replaying {len(cases)} cases on the {side} half ({Database(url).backend})")
+            answers[side] = await replay(parity_settings(settings, url), manifest, side, cases)
+        finally:
+            await drop_scratch_database(url, base_url=database_url)
+    results = []
+    for index, case in enumerate(cases):
+        legacy, modern = answers["legacy"][index], answers["async"][index]
+        differences = compare_answers(manifest.entries[case.route_id], legacy, modern)
+        for side, answer in (("legacy", legacy), ("async", modern)):
+            if answer.served_by != side:
+                problems.append(f"{case.route_id} / {case.name}: expected {side}, got {answer.served_by}")
+        results.append(CaseResult(case, differences))
+    report = ParityReport(results, problems)
+    _print_report(report, manifest, console)
+    return report
+
+
+def _print_report(report: ParityReport, manifest: Manifest, console: Console) -> None:
+    table = Table(title="parity: legacy vs async")
+    for column in ("route id", "status", "cases", "identical", "different"):
+        table.add_column(column)
+    by_route: dict[str, list[CaseResult]] = {}
+    for result in report.results:
+        by_route.setdefault(result.case.route_id, []).append(result)
+    for route_id, results in by_route.items():
+        different = sum(1 for result in results if result.differences)
+        table.add_row(
+            route_id,
+            manifest.entries[route_id].status,
+            str(len(results)),
+            str(len(results) - different),
+            f"[red]{different}[/]" if different else "0",
+        )
+    console.print(table)
+    for result in report.results:
+        for difference in result.differences:
+            console.print(
+                f"[red]✗[/] {result.case.route_id} / {result.case.name}: {difference.describe()}"
+            )
+    for problem in report.problems:
+        console.print(f"[red]✗[/] {problem}")
+    total = len(report.results)
+    failed = sum(1 for result in report.results if result.differences)
+    verdict = "[green]parity holds[/]" if report.ok else "[red]parity broken[/]"
+    console.print(f"{verdict}: {total - failed}/{total} cases identical")

@@ -1,0 +1,1 @@
+"""The legacy half: the synchronous Flask application the migration starts from."""

@@ -1,0 +1,51 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response
+from flask.json.provider import DefaultJSONProvider
+
+from legacy_flask.errors import register_error_handlers
+from shared.database.bridge import LoopBridge
+from shared.runtime import Runtime, standalone_bridge
+from shared.settings import Settings, get_settings
+
+
+class CatalogueJSON(DefaultJSONProvider):
+    """JSON exactly as the async half writes it: keys in order, UTF-8, compact, no newline."""
+
+    sort_keys = False
+    ensure_ascii = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        kwargs.setdefault("separators", (",", ":"))
+        return super().dumps(obj, **kwargs)
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        obj = self._prepare_response_obj(args, kwargs)
+        return self._app.response_class(self.dumps(obj), mimetype=self.mimetype)
+
+
+def create_app(
+    config: dict[str, Any] | None = None,
+    *,
+    settings: Settings | None = None,
+    bridge: LoopBridge[Runtime] | None = None,
+) -> Flask:
+    """Build the legacy app. Without a `bridge` it owns a loop thread (standalone mode)."""
+    from legacy_flask.routes import BLUEPRINTS
+
+    settings = settings or get_settings()
+    app = Flask(__name__, static_folder=None)
+    app.json_provider_class = CatalogueJSON
+    app.json = CatalogueJSON(app)
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, SETTINGS=settings)
+    app.config.update(config or {})
+    app.url_map.strict_slashes = False
+    app.extensions["loop_bridge"] = bridge or standalone_bridge(settings)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    return app

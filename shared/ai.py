@@ -1,0 +1,123 @@
+"""The one AI client: openai's `AsyncOpenAI`, or a deterministic extractive writer when
+no key is configured (so the embedded default works offline)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import openai
+
+from shared.errors import ApiError
+from shared.settings import Settings
+
+EXTRACTIVE_MODEL = "extractive"
+STORIES_BY_LENGTH = {"short": 3, "medium": 5, "long": 8}
+HEADINGS = {
+    "brief": "Brief",
+    "analytical": "Analysis",
+    "casual": "Quick catch-up",
+    "newsletter": "Newsletter",
+}
+AUDIENCES = {
+    "general": "for everyone",
+    "investors": "for investors",
+    "tech": "for tech readers",
+    "students": "for students",
+}
+CLOSINGS = {
+    "neutral": "That is the news.",
+    "optimistic": "Plenty to look forward to.",
+    "critical": "Worth reading with a sceptical eye.",
+}
+
+
+class DigestWriter:
+    """Writes a digest's text from news items and the chosen options."""
+
+    def __init__(self, settings: Settings, *, http_client: httpx.AsyncClient | None = None) -> None:
+        self.timeout = settings.ai_timeout_seconds
+        self._client: openai.AsyncOpenAI | None = None
+        self.model = EXTRACTIVE_MODEL
+        if settings.openai_api_key:
+            self.model = settings.openai_model
+            self._client = openai.AsyncOpenAI(
+                api_key=settings.openai_api_key,
+                base_url=settings.openai_base_url,
+                timeout=settings.ai_timeout_seconds,
+                max_retries=0,  # a retry would double the user's wait; the caller decides
+                http_client=http_client,
+            )
+
+    @property
+    def configured(self) -> bool:
+        return self._client is not None
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    async def write(self, *, news: Sequence[dict[str, Any]], options: dict[str, str]) -> str:
+        if self._client is None or not news:
+            return extractive_digest(news, options)
+        try:
+            completion = await self._client.chat.completions.create(
+                model=self.model,
+                messages=[
+                    {"role": "system", "content": _system_prompt(options)},
+                    {"role": "user", "content": _user_prompt(news, options)},
+                ],
+            )
+        except openai.APITimeoutError:
+            raise ApiError(
+                "upstream_timeout", f"the AI service did not answer within {self.timeout:g} s"
+            ) from None
+        except openai.APIError as exc:
+            raise ApiError("upstream_error", f"the AI service failed: {type(exc).__name__}") from None
+        except ValueError:  # a 200 whose body is not JSON
+            raise ApiError("upstream_error", "the AI service answered with garbage") from None
+        choices = getattr(completion, "choices", None)  # a non-JSON content type gives a str
+        text = choices[0].message.content if choices else None
+        if not text:
+            raise ApiError("upstream_error", "the AI service returned an empty digest")
+        return text.strip()
+
+
+def _system_prompt(options: dict[str, str]) -> str:
+    return (
+        f"You write {options['style']} news digests in a {options['tone']} tone, "
+        f"{options['length']} in length, {AUDIENCES[options['audience']]}. "
+        "Use only the news given; do not invent facts."
+    )
+
+
+def _user_prompt(news: Sequence[dict[str, Any]], options: dict[str, str]) -> str:
+    lines = [f"Write a {options['style']} digest of these {len(news)} news items."]
+    for item in news:
+        lines.append(f"- [{item['category']}] {item['title']}: {item['summary']}")
+    return "\n".join(lines)
+
+
+def _first_sentence(text: str) -> str:
+    sentence = text.strip().split(". ")[0].strip()
+    return sentence if sentence.endswith(".") or not sentence else sentence + "."
+
+
+def extractive_digest(news: Sequence[dict[str, Any]], options: dict[str, str]) -> str:
+    """A digest built from the news itself: same news and options, same text."""
+    if not news:
+        return "No news matched the chosen categories."
+    stories = list(news)[: STORIES_BY_LENGTH[options["length"]]]
+    heading = f"{HEADINGS[options['style']]} {AUDIENCES[options['audience']]}"
+    lines = [f"{heading}: {len(stories)} of {len(news)} stories"]
+    for item in stories:
+        line = f"- [{item['category']}] {item['title']}"
+        if options["length"] != "short" and item["summary"]:
+            summary = item["summary"] if options["length"] == "long" else _first_sentence(
+                item["summary"]
+            )
+            line += f" — {summary}"
+        lines.append(line)
+    lines.append(CLOSINGS[options["tone"]])
+    return "\n".join(lines)

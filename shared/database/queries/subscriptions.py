@@ -1,0 +1,47 @@
+"""Category subscription queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from shared.database.engine import Database
+from shared.database.rows import iso, utcnow
+from shared.database.schema import subscriptions
+
+
+async def list_subscriptions(db: Database, *, user_id: int) -> list[dict[str, Any]]:
+    rows = await db.fetch_all(
+        sa.select(subscriptions.c.category, subscriptions.c.created_at)
+        .where(subscriptions.c.user_id == user_id)
+        .order_by(subscriptions.c.created_at, subscriptions.c.id)
+    )
+    return [{"category": row["category"], "created_at": iso(row["created_at"])} for row in rows]
+
+
+async def subscribe(db: Database, *, user_id: int, category: str) -> None:
+    """Idempotent: subscribing twice leaves one row."""
+    async with db.transaction() as tx:
+        exists = await tx.scalar(
+            sa.select(subscriptions.c.id).where(
+                subscriptions.c.user_id == user_id, subscriptions.c.category == category
+            )
+        )
+        if exists is None:
+            await tx.execute(
+                subscriptions.insert().values(
+                    user_id=user_id, category=category, created_at=utcnow()
+                )
+            )
+
+
+async def unsubscribe(db: Database, *, user_id: int, category: str) -> bool:
+    """True when there was a subscription to remove."""
+    async with db.transaction() as tx:
+        result = await tx.execute(
+            subscriptions.delete().where(
+                subscriptions.c.user_id == user_id, subscriptions.c.category == category
+            )
+        )
+        return bool(result.rowcount)

@@ -1,0 +1,234 @@
+"""The one schema, for SQLite and PostgreSQL alike.
+
+Timestamps are naive UTC `DateTime` columns written by the application (never by a
+server default), so both backends store and return the same values.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite would reuse the highest id after a delete; AUTOINCREMENT makes it behave like
+# a PostgreSQL sequence, so both backends hand out the same ids for the same writes.
+_SQLITE = {"sqlite_autoincrement": True}
+
+
+def _id() -> sa.Column:
+    return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+
+
+sources = sa.Table(
+    "sources",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(120), nullable=False, unique=True),
+    sa.Column("url", sa.String(500), nullable=False, unique=True),
+    sa.Column("category", sa.String(40), nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("last_fetched_at", sa.DateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    **_SQLITE,
+)
+
+news = sa.Table(
+    "news",
+    metadata,
+    _id(),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False, default=""),
+    sa.Column("link", sa.String(1000), nullable=False, unique=True),
+    sa.Column("source_id", sa.Integer, sa.ForeignKey("sources.id", ondelete="SET NULL")),
+    sa.Column("category", sa.String(40), nullable=False),
+    sa.Column("subcategory", sa.String(40)),
+    sa.Column("importance", sa.Float, nullable=False, default=0.5),
+    sa.Column("published_at", sa.DateTime, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Index("ix_news_published_at", "published_at"),
+    sa.Index("ix_news_category_published_at", "category", "published_at"),
+    sa.Index("ix_news_subcategory_published_at", "subcategory", "published_at"),
+    **_SQLITE,
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    _id(),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("category", sa.String(40), nullable=False),
+    sa.Column("location", sa.String(200)),
+    sa.Column("starts_at", sa.DateTime, nullable=False),
+    sa.Column("ends_at", sa.DateTime),
+    sa.Column("importance", sa.Float, nullable=False, default=0.5),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Index("ix_events_starts_at", "starts_at"),
+    **_SQLITE,
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    _id(),
+    sa.Column("telegram_id", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("username", sa.String(100)),
+    sa.Column("language", sa.String(10), nullable=False, default="en"),
+    sa.Column("is_blocked", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_seen_at", sa.DateTime),
+    **_SQLITE,
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    _id(),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("category", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("user_id", "category", name="uq_subscriptions_user_category"),
+    **_SQLITE,
+)
+
+user_preferences = sa.Table(
+    "user_preferences",
+    metadata,
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("style", sa.String(20)),
+    sa.Column("tone", sa.String(20)),
+    sa.Column("length", sa.String(20)),
+    sa.Column("audience", sa.String(20)),
+    sa.Column("language", sa.String(10)),
+    sa.Column("notify_time", sa.String(5)),
+    sa.Column("timezone", sa.String(64)),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+digests = sa.Table(
+    "digests",
+    metadata,
+    _id(),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("news_ids", sa.JSON, nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Index("ix_digests_user_created", "user_id", "created_at"),
+    **_SQLITE,
+)
+
+digest_jobs = sa.Table(
+    "digest_jobs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("digest_id", sa.Integer, sa.ForeignKey("digests.id", ondelete="SET NULL")),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+bookmarks = sa.Table(
+    "bookmarks",
+    metadata,
+    _id(),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("news_id", sa.Integer, sa.ForeignKey("news.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("user_id", "news_id", name="uq_bookmarks_user_news"),
+    **_SQLITE,
+)
+
+news_feedback = sa.Table(
+    "news_feedback",
+    metadata,
+    _id(),
+    sa.Column("news_id", sa.Integer, sa.ForeignKey("news.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("value", sa.SmallInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("news_id", "user_id", name="uq_news_feedback_news_user"),
+    **_SQLITE,
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    _id(),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False, default=""),
+    sa.Column("is_read", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    **_SQLITE,
+)
+
+analytics_events = sa.Table(
+    "analytics_events",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("props", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Index("ix_analytics_events_name_created", "name", "created_at"),
+    **_SQLITE,
+)
+
+app_config = sa.Table(
+    "app_config",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.JSON),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    _id(),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("target", sa.String(200)),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    **_SQLITE,
+)
+
+# Tables in an order that respects foreign keys (parents first).
+TABLES: tuple[sa.Table, ...] = (
+    sources,
+    news,
+    events,
+    users,
+    subscriptions,
+    user_preferences,
+    digests,
+    digest_jobs,
+    bookmarks,
+    news_feedback,
+    notifications,
+    analytics_events,
+    app_config,
+    audit_log,
+)

@@ -1,0 +1,74 @@
+"""The catalogue's one error shape, raised anywhere and rendered by either half."""
+
+from __future__ import annotations
+
+from typing import Any
+
+STATUS_BY_CODE = {
+    "invalid_parameter": 400,
+    "invalid_json": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "conflict": 409,
+    "payload_too_large": 413,
+    "rate_limited": 429,
+    "internal": 500,
+    "upstream_error": 502,
+    "unavailable": 503,
+    "upstream_timeout": 504,
+}
+
+
+class ApiError(Exception):
+    """An error the client should see: status, code, message and maybe the faulty field."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = STATUS_BY_CODE[code]
+        self.message = message
+        self.field = field
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.code, self.message, field=self.field)
+
+
+def error_body(code: str, message: str, *, field: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    return {"error": error}
+
+
+def invalid(field: str, message: str) -> ApiError:
+    return ApiError("invalid_parameter", f"{field} {message}", field=field)
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError("not_found", f"{what} not found")
+
+
+# Messages both halves use word for word, so the frontend cannot tell them apart.
+MESSAGES = {
+    "missing": "is required",
+    "integer": "must be an integer",
+    "number": "must be a number",
+    "string": "must be a string",
+    "boolean": "must be a boolean",
+    "list": "must be a list",
+    "object": "must be an object",
+    "ge": "must be greater than or equal to {limit}",
+    "le": "must be less than or equal to {limit}",
+    "min_length": "must be at least {limit} characters",
+    "max_length": "must be at most {limit} characters",
+    "min_items": "must have at least {limit} items",
+    "max_items": "must have at most {limit} items",
+    "choice": "must be one of: {choices}",
+    "datetime": "must be an ISO-8601 timestamp",
+}
+
+
+def message(kind: str, **values: Any) -> str:
+    return MESSAGES[kind].format(**values)

@@ -1,0 +1,63 @@
+"""What lives on the process's one event loop, for both halves: the database, the AI
+client and the outbound HTTP client. Opened and closed once per process."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+from shared.ai import DigestWriter
+from shared.database.bridge import LoopBridge
+from shared.database.engine import Database
+from shared.settings import Settings
+
+OUTBOUND_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    writer: DigestWriter
+    http: httpx.AsyncClient
+    started_at: float = field(default_factory=time.time)
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Runtime:
+        db = Database(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            simulated_latency_ms=settings.db_simulated_latency_ms,
+        )
+        await db.connect()
+        return cls(
+            settings=settings,
+            db=db,
+            writer=DigestWriter(settings),
+            http=httpx.AsyncClient(timeout=OUTBOUND_TIMEOUT, follow_redirects=True),
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.writer.close()
+        await self.db.close()
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    await runtime.close()
+
+
+def standalone_bridge(settings: Settings) -> LoopBridge[Runtime]:
+    """A bridge that owns its loop thread and opens the runtime on it (no gateway)."""
+    return LoopBridge(
+        timeout=settings.bridge_timeout_seconds,
+        open_resource=lambda: Runtime.open(settings),
+        close_resource=close_runtime,
+    )
+
+
+def attached_bridge(settings: Settings) -> LoopBridge[Runtime]:
+    """A bridge the gateway's lifespan attaches to uvicorn's loop."""
+    return LoopBridge(timeout=settings.bridge_timeout_seconds)

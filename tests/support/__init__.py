@@ -1,0 +1,1 @@
+"""Test-support helpers: in-process stand-ins for outside services."""

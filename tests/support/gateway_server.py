@@ -1,0 +1,75 @@
+"""The gateway served by a real uvicorn on 127.0.0.1, in a thread, for tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Coroutine
+from typing import Any, Self, TypeVar
+
+import uvicorn
+
+from gateway.app import Gateway, create_gateway
+from gateway.manifest import Manifest
+from shared.database.migrate import load_demo, wipe
+from shared.settings import Settings
+
+T = TypeVar("T")
+
+
+class GatewayServer:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        force_status: str | None = None,
+        manifest: Manifest | None = None,
+    ) -> None:
+        self.settings = settings
+        self.app = create_gateway(settings, manifest=manifest, force_status=force_status)
+        self.gateway: Gateway = self.app.state.gateway
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def start(self) -> Self:
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.01)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(20)
+            self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the server's own loop (through its bridge) and wait."""
+        return self.gateway.bridge.run(coro)
+
+    def reset_data(self, *, anchor: Any) -> None:
+        """Wipe every table and load the demo data again."""
+        db = self.gateway.bridge.resource.db
+
+        async def reset() -> None:
+            await wipe(db)
+            await load_demo(db, now=anchor)
+
+        self.run(reset())
