@@ -7,21 +7,46 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from async_api.admin.router import router as admin_router
+from async_api.analytics.router import router as analytics_router
+from async_api.bookmarks.router import router as bookmarks_router
 from async_api.categories.router import router as categories_router
+from async_api.config.router import router as config_router
+from async_api.dashboard.router import router as dashboard_router
 from async_api.digest.router import router as digest_router
 from async_api.errors import register_error_handlers
+from async_api.events.router import router as events_router
+from async_api.metrics.router import router as metrics_router
 from async_api.news.router import router as news_router
+from async_api.notifications.router import router as notifications_router
+from async_api.sources.router import router as sources_router
 from async_api.subscriptions.router import router as subscriptions_router
+from async_api.system.router import router as system_router
 from async_api.telegram.router import router as telegram_router
+from async_api.users.router import router as users_router
+from async_api.webapp.router import router as webapp_router
 from shared.runtime import Runtime
 from shared.settings import Settings, get_settings
 
+# One router per domain; each route's `name` is its manifest route id.
 ROUTERS = (
+    system_router,
     categories_router,
+    sources_router,
     news_router,
     subscriptions_router,
+    users_router,
     telegram_router,
     digest_router,
+    bookmarks_router,
+    notifications_router,
+    events_router,
+    admin_router,
+    dashboard_router,
+    config_router,
+    metrics_router,
+    analytics_router,
+    webapp_router,
 )
 
 
@@ -64,6 +89,6 @@ def async_routes() -> dict[str, tuple[str, str]]:
     for router in ROUTERS:
         for route in router.routes:
             methods = sorted(set(getattr(route, "methods", None) or ()) - {"HEAD"})
-            if methods:
-                routes[route.name] = (methods[0], route.path)  # type: ignore[attr-defined]
+            if methods:  # the first registration is canonical (others are slash aliases)
+                routes.setdefault(route.name, (methods[0], route.path))  # type: ignore[attr-defined]
     return routes

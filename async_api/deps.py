@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from shared.admin_auth import check_admin
 from shared.database.engine import Database
 from shared.identity import INIT_DATA_HEADER
 from shared.runtime import Runtime
@@ -25,3 +26,15 @@ InitData = Annotated[
     str | None,
     Header(alias=INIT_DATA_HEADER, description="Telegram WebApp initData (with a bot token)"),
 ]
+
+
+async def require_admin(
+    request: Request,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> str:
+    return check_admin(request.app.state.runtime.settings, authorization)
+
+
+# Declared on admin routes (`dependencies=[...]` or a parameter): checked before any
+# parameter is validated, as the legacy views check it first.
+Admin = Annotated[str, Depends(require_admin)]

@@ -8,5 +8,7 @@ from shared.identity import acting_user
 from shared.runtime import Runtime
 
 
-async def current_user(rt: Runtime, *, init_data: str | None, user_id: int | None) -> dict[str, Any]:
+async def current_user(
+    rt: Runtime, *, init_data: str | None, user_id: int | None
+) -> dict[str, Any]:
     return await acting_user(rt.db, rt.settings, init_data=init_data, user_id=user_id)

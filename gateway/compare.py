@@ -70,4 +70,6 @@ def ignored(path: str, patterns: tuple[str, ...]) -> bool:
 def compare_bodies(legacy: Any, modern: Any, rules: CompareRules) -> list[Difference]:
     if rules.shape_only:
         legacy, modern = _shape(legacy), _shape(modern)
-    return [diff for diff in json_differences(legacy, modern) if not ignored(diff.path, rules.ignore)]
+    return [
+        diff for diff in json_differences(legacy, modern) if not ignored(diff.path, rules.ignore)
+    ]

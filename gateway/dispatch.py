@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
 import zlib
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.manifest import RouteEntry, RouteTable
+from gateway.manifest import RouteEntry
 from shared.identity import INIT_DATA_HEADER
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
 
 LEGACY, ASYNC = "legacy", "async"
 # Paths the gateway itself serves from the async half's app (its OpenAPI docs).
@@ -46,10 +51,20 @@ def side_for(entry: RouteEntry | None, scope: Scope) -> str:
     return LEGACY  # legacy, shadow (Flask answers), and the rest of a canary
 
 
+def _canonical_slash(scope: Scope, entry: RouteEntry) -> Scope:
+    """Flask matches `/api/events` to `/api/events/` (and back); Starlette does not."""
+    path: str = scope["path"]
+    wants_slash = entry.path.endswith("/")
+    if path.endswith("/") == wants_slash or path == "/":
+        return scope
+    path = path + "/" if wants_slash else path.rstrip("/")
+    return {**scope, "path": path, "raw_path": path.encode()}
+
+
 class RouteDispatcher:
     """Plain ASGI middleware in front of the gateway's own routes."""
 
-    def __init__(self, app: ASGIApp, *, gateway: object) -> None:
+    def __init__(self, app: ASGIApp, *, gateway: Gateway) -> None:
         self.app = app
         self.gateway = gateway
 
@@ -63,20 +78,32 @@ class RouteDispatcher:
             return
         gateway = self.gateway
         if path in ASYNC_ONLY_PATHS:
-            await gateway.async_app(scope, receive, send)  # type: ignore[attr-defined]
+            await gateway.async_app(scope, receive, send)
             return
-        table: RouteTable = gateway.table  # type: ignore[attr-defined]
-        entry = table.match(scope["method"], path)
+        entry = gateway.table.match(scope["method"], path)
         side = side_for(entry, scope)
         headers = [(b"x-served-by", side.encode())]
+        route_id = entry.id if entry is not None else "unmatched"
         if entry is not None:
             headers.append((b"x-route-id", entry.id.encode()))
-            scope["route_id"] = entry.id
+            if side == ASYNC:
+                scope = _canonical_slash(scope, entry)
+        started = time.perf_counter()
+        status = 500
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message["headers"] = [*message.get("headers", ()), *headers]
             await send(message)
 
-        half = gateway.async_app if side == ASYNC else gateway.legacy_app  # type: ignore[attr-defined]
-        await half(scope, receive, send_with_headers)
+        try:
+            if side == ASYNC:
+                await gateway.async_app(scope, receive, send_with_headers)
+            else:
+                await gateway.legacy_app(scope, receive, send_with_headers)
+        finally:
+            runtime = gateway.runtime
+            if runtime is not None:
+                runtime.stats.record(route_id, side, status, time.perf_counter() - started)

@@ -12,12 +12,19 @@ from shared.runtime import attached_bridge
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-_CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
+_CONVERTER = re.compile(r"<(?:([a-z]+):)?([a-z_]+)>")
 
 
 def fastapi_path(flask_rule: str) -> str:
-    """`/api/news/<int:news_id>` -> `/api/news/{news_id}`."""
-    return _CONVERTER.sub(r"{\1}", flask_rule)
+    """`/api/news/<int:news_id>` -> `/api/news/{news_id:int}`; `<key>` -> `{key}`."""
+
+    def convert(match: re.Match[str]) -> str:
+        converter, name = match.groups()
+        if converter in (None, "string"):
+            return "{" + name + "}"
+        return "{" + f"{name}:{converter}" + "}"
+
+    return _CONVERTER.sub(convert, flask_rule)
 
 
 def flask_routes(settings: Settings) -> dict[str, tuple[str, str, str]]:
@@ -52,7 +59,9 @@ def lint(settings: Settings, manifest_path: str | None = None) -> list[str]:
                 f"{route_id}: manifest says {entry.method} {entry.path}, Flask has {method} {rule}"
             )
         if entry.legacy_file != source:
-            problems.append(f"{route_id}: legacy_file is {entry.legacy_file}, the view is in {source}")
+            problems.append(
+                f"{route_id}: legacy_file is {entry.legacy_file}, the view is in {source}"
+            )
     for route_id, entry in sorted(manifest.entries.items()):
         if entry.legacy_file and route_id not in legacy:
             problems.append(f"{route_id}: listed with legacy_file but Flask has no such route")

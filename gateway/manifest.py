@@ -14,7 +14,15 @@ from werkzeug.routing import Map, Rule
 STATUSES = ("legacy", "shadow", "canary", "async")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ENTRY_KEYS = {
-    "method", "path", "legacy_file", "status", "percent", "compare", "shadow", "fallback", "note",
+    "method",
+    "path",
+    "legacy_file",
+    "status",
+    "percent",
+    "compare",
+    "shadow",
+    "fallback",
+    "note",
 }
 COMPARE_KEYS = {"ignore", "shape_only"}
 SHADOW_KEYS = {"sample_rate", "allow_writes", "timeout_ms"}

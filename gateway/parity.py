@@ -113,7 +113,9 @@ def _decode(response: httpx.Response) -> Any:
     return response.text
 
 
-async def replay(settings: Settings, manifest: Manifest, side: str, cases: list[Case]) -> list[Answer]:
+async def replay(
+    settings: Settings, manifest: Manifest, side: str, cases: list[Case]
+) -> list[Answer]:
     """Replay `cases` in order through a gateway with every route on `side`."""
     from gateway.app import create_gateway
 
@@ -180,7 +182,8 @@ async def run_parity(
     problems = [
         f"{entry.id}: status {entry.status} but no parity cases in the corpus"
         for entry in manifest.entries.values()
-        if entry.status != "legacy" and not any(case.route_id == entry.id for case in cases)
+        if entry.status != "legacy"
+        and not any(case.route_id == entry.id for case in cases)
         and (not only or entry.id in only)
     ]
     anchor = demo_anchor()
@@ -188,7 +191,9 @@ async def run_parity(
     for side in ("legacy", "async"):
         url = await _fresh_database(database_url, f"parity_{side}", anchor)
         try:
-            console.print(f"replaying {len(cases)} cases on the {side} half ({Database(url).backend})")
+            console.print(
+                f"replaying {len(cases)} cases on the {side} half ({Database(url).backend})"
+            )
             answers[side] = await replay(parity_settings(settings, url), manifest, side, cases)
         finally:
             await drop_scratch_database(url, base_url=database_url)
@@ -198,7 +203,9 @@ async def run_parity(
         differences = compare_answers(manifest.entries[case.route_id], legacy, modern)
         for side, answer in (("legacy", legacy), ("async", modern)):
             if answer.served_by != side:
-                problems.append(f"{case.route_id} / {case.name}: expected {side}, got {answer.served_by}")
+                problems.append(
+                    f"{case.route_id} / {case.name}: expected {side}, got {answer.served_by}"
+                )
         results.append(CaseResult(case, differences))
     report = ParityReport(results, problems)
     _print_report(report, manifest, console)

@@ -8,6 +8,7 @@ from flask import request
 
 from legacy_flask.extensions import run, runtime
 from legacy_flask.validation import init_data
+from shared.admin_auth import check_admin
 from shared.errors import ApiError
 from shared.identity import acting_user
 from shared.telegram_webhook import WEBHOOK_SECRET_HEADER
@@ -26,3 +27,8 @@ def require_webhook_secret() -> None:
     given = request.headers.get(WEBHOOK_SECRET_HEADER, "")
     if not hmac.compare_digest(given.encode(), secret.encode()):
         raise ApiError("unauthorized", "the webhook secret token is missing or wrong")
+
+
+def require_admin() -> str:
+    """First thing in every admin view: 503 unconfigured, 401 missing or wrong token."""
+    return check_admin(runtime().settings, request.headers.get("Authorization"))

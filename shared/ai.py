@@ -74,7 +74,9 @@ class DigestWriter:
                 "upstream_timeout", f"the AI service did not answer within {self.timeout:g} s"
             ) from None
         except openai.APIError as exc:
-            raise ApiError("upstream_error", f"the AI service failed: {type(exc).__name__}") from None
+            raise ApiError(
+                "upstream_error", f"the AI service failed: {type(exc).__name__}"
+            ) from None
         except ValueError:  # a 200 whose body is not JSON
             raise ApiError("upstream_error", "the AI service answered with garbage") from None
         choices = getattr(completion, "choices", None)  # a non-JSON content type gives a str
@@ -114,8 +116,8 @@ def extractive_digest(news: Sequence[dict[str, Any]], options: dict[str, str]) -
     for item in stories:
         line = f"- [{item['category']}] {item['title']}"
         if options["length"] != "short" and item["summary"]:
-            summary = item["summary"] if options["length"] == "long" else _first_sentence(
-                item["summary"]
+            summary = (
+                item["summary"] if options["length"] == "long" else _first_sentence(item["summary"])
             )
             line += f" — {summary}"
         lines.append(line)

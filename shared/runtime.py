@@ -3,14 +3,18 @@ client and the outbound HTTP client. Opened and closed once per process."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
 from shared.ai import DigestWriter
 from shared.database.bridge import LoopBridge
 from shared.database.engine import Database
+from shared.request_stats import RequestStats
 from shared.settings import Settings
 
 OUTBOUND_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -23,6 +27,17 @@ class Runtime:
     writer: DigestWriter
     http: httpx.AsyncClient
     started_at: float = field(default_factory=time.time)
+    stats: RequestStats = field(default_factory=RequestStats)
+    # Per-process caches by name (e.g. app config); dropped by their own endpoints.
+    caches: dict[str, Any] = field(default_factory=dict)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run `coro` in the background on this loop; cancelled when the runtime closes."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
 
     @classmethod
     async def open(cls, settings: Settings) -> Runtime:
@@ -40,6 +55,10 @@ class Runtime:
         )
 
     async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.http.aclose()
         await self.writer.close()
         await self.db.close()

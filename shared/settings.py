@@ -40,6 +40,18 @@ class Settings(BaseSettings):
     legacy_threads: int = 32
     max_body_bytes: int = 1024 * 1024
 
+    # Feed ingest: one slow, broken or huge feed must never hold up or fail the rest.
+    feed_timeout_seconds: float = 10.0
+    feed_max_bytes: int = 5 * 1024 * 1024
+    ingest_concurrency: int = 8
+    # Digest broadcast through the Telegram Bot API.
+    broadcast_concurrency: int = 10
+    # /api/events/stream: how often it looks for changed rows, when it sends a heartbeat,
+    # and when it ends a stream (EventSource reconnects by itself).
+    sse_poll_seconds: float = 2.0
+    sse_heartbeat_seconds: float = 15.0
+    sse_max_seconds: float = 300.0
+
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Settings:
         if self.environment != "production":

@@ -18,7 +18,9 @@ async def subscriptions_of(*, db: Database, user_id: int) -> dict[str, Any]:
     }
 
 
-async def change_subscription(*, db: Database, user_id: int, category: str, subscribe: bool) -> None:
+async def change_subscription(
+    *, db: Database, user_id: int, category: str, subscribe: bool
+) -> None:
     if subscribe:
         await queries.subscribe(db, user_id=user_id, category=category)
     else:

@@ -47,9 +47,7 @@ def update_subscription() -> Response:
         run(subscribe(db, user_id=user["id"], category=change.category))
     else:
         run(unsubscribe(db, user_id=user["id"], category=change.category))
-    return jsonify(
-        success=True, category=change.category, subscribed=change.action == "subscribe"
-    )
+    return jsonify(success=True, category=change.category, subscribed=change.action == "subscribe")
 
 
 @api.delete("/subscriptions/<category>")

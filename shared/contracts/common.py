@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, Field, StrictInt
 
 from shared import categories
 
@@ -26,5 +27,25 @@ def _top_level_category(value: str) -> str:
     return value
 
 
+def _naive_utc(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+# An ISO-8601 timestamp; with an offset it is converted to UTC, without one it is UTC.
+Timestamp = Annotated[datetime, AfterValidator(_naive_utc)]
 CategoryName = Annotated[str, AfterValidator(_known_category)]
 TopCategory = Annotated[str, AfterValidator(_top_level_category)]
+
+
+class PageQuery(BaseModel):
+    """`limit` (1..100, default 20) and `offset` (>= 0, default 0)."""
+
+    limit: Limit = 20
+    offset: Offset = 0
+
+
+def page(items: list[Any], *, total: int, limit: int, offset: int) -> dict[str, Any]:
+    """The catalogue's list response."""
+    return {"items": items, "total": total, "limit": limit, "offset": offset}

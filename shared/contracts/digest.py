@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 from pydantic.functional_validators import AfterValidator
-from typing_extensions import Annotated
 
 from shared.contracts.common import StrictUserId, _known_category
 from shared.digest import DIGEST_DEFAULTS, MAX_DIGEST_CATEGORIES, DigestParams

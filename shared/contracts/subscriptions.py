@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, StrictStr
 from pydantic.functional_validators import AfterValidator
-from typing_extensions import Annotated
 
 from shared.contracts.common import StrictUserId, UserId, _top_level_category
 

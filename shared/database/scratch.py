@@ -33,13 +33,7 @@ async def create_scratch_database(base_url: str, *, label: str) -> str:
 async def drop_scratch_database(scratch_url: str, *, base_url: str) -> None:
     url = make_url(scratch_url)
     if url.get_backend_name() == "sqlite":
-        path = Path(url.database or "")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        try:
-            path.parent.rmdir()
-        except OSError:
-            pass
+        _remove_sqlite_files(Path(url.database or ""))
         return
     engine = create_async_engine(make_url(normalize_url(base_url)), isolation_level="AUTOCOMMIT")
     try:
@@ -47,3 +41,12 @@ async def drop_scratch_database(scratch_url: str, *, base_url: str) -> None:
             await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
     finally:
         await engine.dispose()
+
+
+def _remove_sqlite_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()
+    except OSError:
+        pass

@@ -18,8 +18,15 @@ def test_latest_news_is_newest_first_with_count(client: httpx.Client) -> None:
     assert published == sorted(published, reverse=True)
     first = body["news"][0]
     assert set(first) == {
-        "id", "title", "summary", "link", "source", "category", "subcategory",
-        "importance", "published_at",
+        "id",
+        "title",
+        "summary",
+        "link",
+        "source",
+        "category",
+        "subcategory",
+        "importance",
+        "published_at",
     }
     assert first["published_at"].endswith("Z")
 

@@ -118,8 +118,12 @@ class _StubServer:
         if self._httpd is None:
             self._stopping.clear()
             self._httpd = _Server(self)
-            self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
-                                            name=f"{type(self).__name__}-server", daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                args=(0.05,),
+                name=f"{type(self).__name__}-server",
+                daemon=True,
+            )
             self._thread.start()
         return self
 
@@ -154,9 +158,15 @@ class OpenAIStub(_StubServer):
 
     MODES = ("ok", "error", "hang", "garbage")  # anything else behaves like "ok"
 
-    def __init__(self, *, reply_prefix: str = "AI digest: ", delay_seconds: float = 0.0,
-                 mode: str = "ok", hang_seconds: float = 60.0,
-                 garbage_content_type: str = "application/json") -> None:
+    def __init__(
+        self,
+        *,
+        reply_prefix: str = "AI digest: ",
+        delay_seconds: float = 0.0,
+        mode: str = "ok",
+        hang_seconds: float = 60.0,
+        garbage_content_type: str = "application/json",
+    ) -> None:
         super().__init__()
         self._defaults = (reply_prefix, delay_seconds, mode, hang_seconds, garbage_content_type)
         self._requests: list[dict[str, Any]] = []
@@ -179,8 +189,13 @@ class OpenAIStub(_StubServer):
         """Forget requests and restore the constructor settings."""
         with self._lock:
             self._requests.clear()
-            (self.reply_prefix, self.delay_seconds, self.mode, self.hang_seconds,
-             self.garbage_content_type) = self._defaults
+            (
+                self.reply_prefix,
+                self.delay_seconds,
+                self.mode,
+                self.hang_seconds,
+                self.garbage_content_type,
+            ) = self._defaults
 
     @staticmethod
     def reply_text_for(messages: Any, prefix: str = "AI digest: ") -> str:
@@ -222,15 +237,28 @@ class OpenAIStub(_StubServer):
     def _completion(self, body: dict[str, Any], prefix: str) -> dict[str, Any]:
         messages = body.get("messages") or []
         text = self.reply_text_for(messages, prefix)
-        prompt = sum(len(str(m.get("content", "")).split()) for m in messages
-                     if isinstance(m, dict))
+        prompt = sum(
+            len(str(m.get("content", "")).split()) for m in messages if isinstance(m, dict)
+        )
         done = len(text.split())
-        return {"id": f"chatcmpl-stub-{next(self._ids)}", "object": "chat.completion",
-                "created": int(time.time()), "model": body.get("model") or "stub-model",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                             "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": prompt, "completion_tokens": done,
-                          "total_tokens": prompt + done}}
+        return {
+            "id": f"chatcmpl-stub-{next(self._ids)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model") or "stub-model",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": done,
+                "total_tokens": prompt + done,
+            },
+        }
 
 
 class SentMessage(NamedTuple):
@@ -301,8 +329,9 @@ class TelegramBotAPIStub(_StubServer):
             err = {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
             req.reply_json(404, err)
 
-    def _send_message(self, req: _Handler, token: str, params: dict[str, Any],
-                      failing: set[int]) -> None:
+    def _send_message(
+        self, req: _Handler, token: str, params: dict[str, Any], failing: set[int]
+    ) -> None:
         chat_id: int | str = params.get("chat_id", "")
         if isinstance(chat_id, str) and re.fullmatch(r"-?\d+", chat_id):
             chat_id = int(chat_id)
@@ -317,19 +346,34 @@ class TelegramBotAPIStub(_StubServer):
             with self._lock:
                 self._sent.append(SentMessage(token, chat_id, text))
                 message_id = next(self._message_ids)
-            result = {"message_id": message_id, "chat": {"id": chat_id}, "text": text,
-                      "date": int(time.time())}
+            result = {
+                "message_id": message_id,
+                "chat": {"id": chat_id},
+                "text": text,
+                "date": int(time.time()),
+            }
             req.reply_json(200, {"ok": True, "result": result})
 
 
-def make_items(n: int, *, prefix: str = "Item", start: datetime = datetime(2024, 1, 1, tzinfo=UTC),
-               step: timedelta = timedelta(hours=1),
-               link_base: str = "http://127.0.0.1/articles") -> list[dict[str, Any]]:
+def make_items(
+    n: int,
+    *,
+    prefix: str = "Item",
+    start: datetime = datetime(2024, 1, 1, tzinfo=UTC),
+    step: timedelta = timedelta(hours=1),
+    link_base: str = "http://127.0.0.1/articles",
+) -> list[dict[str, Any]]:
     """n feed items with predictable titles, links and timestamps (start + i * step)."""
     slug = re.sub(r"[^a-z0-9]+", "-", prefix.lower()).strip("-") or "item"
-    return [{"title": f"{prefix} {i}", "link": f"{link_base.rstrip('/')}/{slug}-{i}",
-             "summary": f"Summary of {prefix} {i}", "published": start + i * step}
-            for i in range(n)]
+    return [
+        {
+            "title": f"{prefix} {i}",
+            "link": f"{link_base.rstrip('/')}/{slug}-{i}",
+            "summary": f"Summary of {prefix} {i}",
+            "published": start + i * step,
+        }
+        for i in range(n)
+    ]
 
 
 def _aware(dt: datetime) -> datetime:
@@ -385,8 +429,9 @@ class FeedServer(_StubServer):
         with self._lock:
             self._delays[self._norm(path)] = seconds
 
-    def add_raw(self, path: str, body: bytes, *, content_type: str = "application/xml",
-                status: int = 200) -> str:
+    def add_raw(
+        self, path: str, body: bytes, *, content_type: str = "application/xml", status: int = 200
+    ) -> str:
         """Serve body as-is: broken XML, HTML error pages, odd statuses."""
         with self._lock:
             self._routes[self._norm(path)] = _Route(body, content_type, status)
@@ -399,14 +444,20 @@ class FeedServer(_StubServer):
         return self._norm(path)
 
     def add_rss(self, path: str, items: Iterable[Mapping[str, Any]], *, title: str = "Feed") -> str:
-        out = [self._XML, '<rss version="2.0"><channel>', f"<title>{escape(title)}</title>",
-               f"<link>http://127.0.0.1/</link><description>{escape(title)}</description>"]
+        out = [
+            self._XML,
+            '<rss version="2.0"><channel>',
+            f"<title>{escape(title)}</title>",
+            f"<link>http://127.0.0.1/</link><description>{escape(title)}</description>",
+        ]
         for item in items:
-            out.append(f"<item><title>{_text(item, 'title')}</title>"
-                       f"<link>{_text(item, 'link')}</link>"
-                       f"<description>{_text(item, 'summary')}</description>"
-                       f'<guid isPermaLink="false">{_text(item, "guid", item.get("link", ""))}'
-                       "</guid>")
+            out.append(
+                f"<item><title>{_text(item, 'title')}</title>"
+                f"<link>{_text(item, 'link')}</link>"
+                f"<description>{_text(item, 'summary')}</description>"
+                f'<guid isPermaLink="false">{_text(item, "guid", item.get("link", ""))}'
+                "</guid>"
+            )
             if item.get("published") is not None:
                 pub = email.utils.format_datetime(_aware(item["published"]))
                 out.append(f"<pubDate>{pub}</pubDate>")
@@ -414,19 +465,25 @@ class FeedServer(_StubServer):
         out.append("</channel></rss>\n")
         return self.add_raw(path, "".join(out).encode(), content_type="application/rss+xml")
 
-    def add_atom(self, path: str, items: Iterable[Mapping[str, Any]], *,
-                 title: str = "Feed") -> str:
+    def add_atom(
+        self, path: str, items: Iterable[Mapping[str, Any]], *, title: str = "Feed"
+    ) -> str:
         items = list(items)
         stamps = [_aware(i["published"]) for i in items if i.get("published") is not None]
         updated = max(stamps, default=datetime(2000, 1, 1, tzinfo=UTC))
-        out = [self._XML, '<feed xmlns="http://www.w3.org/2005/Atom">',
-               f"<title>{escape(title)}</title><id>urn:stub-feed:{escape(self._norm(path))}</id>",
-               f"<updated>{updated.isoformat(timespec='seconds')}</updated>"]
+        out = [
+            self._XML,
+            '<feed xmlns="http://www.w3.org/2005/Atom">',
+            f"<title>{escape(title)}</title><id>urn:stub-feed:{escape(self._norm(path))}</id>",
+            f"<updated>{updated.isoformat(timespec='seconds')}</updated>",
+        ]
         for item in items:
-            out.append(f"<entry><title>{_text(item, 'title')}</title>"
-                       f"<link href={quoteattr(str(item.get('link', '')))}/>"
-                       f"<id>{_text(item, 'guid', item.get('link', ''))}</id>"
-                       f"<summary>{_text(item, 'summary')}</summary>")
+            out.append(
+                f"<entry><title>{_text(item, 'title')}</title>"
+                f"<link href={quoteattr(str(item.get('link', '')))}/>"
+                f"<id>{_text(item, 'guid', item.get('link', ''))}</id>"
+                f"<summary>{_text(item, 'summary')}</summary>"
+            )
             if item.get("published") is not None:
                 stamp = _aware(item["published"]).isoformat(timespec="seconds")
                 out.append(f"<updated>{stamp}</updated><published>{stamp}</published>")
@@ -449,8 +506,10 @@ class FeedServer(_StubServer):
             self._stream_huge(req, route.huge_size)
 
     def _stream_huge(self, req: _Handler, size: int) -> None:
-        head = (self._XML + '<rss version="2.0"><channel><title>Huge</title>'
-                "<link>http://127.0.0.1/</link><description>").encode()[:size]
+        head = (
+            self._XML + '<rss version="2.0"><channel><title>Huge</title>'
+            "<link>http://127.0.0.1/</link><description>"
+        ).encode()[:size]
         req.start_reply(200, "application/rss+xml", size)
         remaining = size - len(head)
         try:

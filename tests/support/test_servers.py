@@ -117,8 +117,13 @@ def test_telegram_stub_sends_and_fails() -> None:
 
 def test_feed_server_rss_and_atom_parse() -> None:
     start = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
-    items = make_items(3, prefix="Tech <News> & Co", start=start, step=timedelta(hours=2),
-                       link_base="http://127.0.0.1/a")
+    items = make_items(
+        3,
+        prefix="Tech <News> & Co",
+        start=start,
+        step=timedelta(hours=2),
+        link_base="http://127.0.0.1/a",
+    )
     with FeedServer() as feeds, httpx.Client(trust_env=False) as http:
         feeds.add_rss("/rss.xml", items, title="RSS & Friends")
         feeds.add_atom("/atom.xml", items, title="Atom")

@@ -1,0 +1,7 @@
+"""`/admin`: see ../shared/spec/api.md."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+admin = Blueprint("admin", __name__, url_prefix="/admin")
