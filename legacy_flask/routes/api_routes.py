@@ -80,3 +80,9 @@ def generate_digest() -> Response:
         timeout=rt.settings.ai_timeout_seconds + rt.settings.bridge_timeout_seconds,
     )
     return jsonify(digest=digest)
+
+
+# --- news, sources, health, version ------------------------------------------------------
+
+
+# --- users, preferences, digest jobs and history, bookmarks, notifications ---------------
