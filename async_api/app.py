@@ -15,6 +15,7 @@ from async_api.config.router import router as config_router
 from async_api.dashboard.router import router as dashboard_router
 from async_api.digest.router import router as digest_router
 from async_api.errors import register_error_handlers
+from async_api.limits import BodySizeLimit
 from async_api.events.router import router as events_router
 from async_api.metrics.router import router as metrics_router
 from async_api.news.router import router as news_router
@@ -77,6 +78,7 @@ def create_app(*, settings: Settings | None = None, runtime: Runtime | None = No
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     register_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from legacy_flask.errors import register_error_handlers
 from shared.database.bridge import LoopBridge
@@ -48,4 +49,12 @@ def create_app(
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+
+    @app.before_request
+    def refuse_large_bodies() -> None:
+        # Before any view code (and its auth check), as the async half refuses them.
+        length = request.content_length
+        if length is not None and length > settings.max_body_bytes:
+            raise RequestEntityTooLarge()
+
     return app
