@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from shared.contracts.validation import api_error_from
+from shared.contracts.validation import BODY_NOT_JSON, api_error_from
 from shared.errors import ApiError, error_body
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+        # FastAPI's words for a body that is not even text (bad UTF-8): Flask says invalid JSON.
+        return _json(400, error_body("invalid_json", BODY_NOT_JSON))
     code, text = _CODE_BY_STATUS.get(exc.status_code, ("internal", "internal server error"))
     return _json(exc.status_code, error_body(code, text), headers=exc.headers)
 

@@ -85,6 +85,32 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+async def _shared_figures(settings: Settings) -> tuple[dict, dict, str | None]:
+    """Counters and active rollbacks from the database every worker writes to."""
+    from gateway import store
+    from shared.database.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        await db.connect()
+        return await store.counters(db), await store.active_rollbacks(db), None
+    except Exception as exc:
+        return {}, {}, _explain(exc)
+    finally:
+        await db.close()
+
+
+def _explain(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "no such table" in text or "does not exist" in text:
+        return f"{text} (run `python -m gateway migrate` first)"
+    return text
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
 def cmd_routes(args: argparse.Namespace) -> int:
     from gateway.manifest import ManifestError, load_manifest
 
@@ -94,21 +120,151 @@ def cmd_routes(args: argparse.Namespace) -> int:
     except ManifestError as exc:
         console.print(f"[red]{exc}[/]")
         return 1
+    counters, rollbacks, problem = asyncio.run(_shared_figures(settings))
     table = Table(title=f"{manifest.path} (version {manifest.version})")
-    for column in ("route id", "method", "path", "status", "legacy file"):
+    for column in ("route id", "method", "path", "status", "legacy file", "parity", "errors"):
         table.add_column(column)
     colours = {"legacy": "white", "shadow": "yellow", "canary": "cyan", "async": "green"}
     for entry in manifest.entries.values():
         status = entry.status + (f" {entry.percent}%" if entry.status == "canary" else "")
+        status = f"[{colours[entry.status]}]{status}[/]"
+        if entry.id in rollbacks:
+            status += " [red]⟲ rolled back to legacy[/]"
+        figures = counters.get(entry.id, {})
+        comparisons = figures.get("shadow_comparisons", 0)
+        differing = figures.get("shadow_mismatches", 0) + figures.get("shadow_errors", 0)
+        requests = figures.get("requests_async", 0) + figures.get("requests_legacy", 0)
+        errors = figures.get("errors_async", 0) + figures.get("errors_legacy", 0)
         table.add_row(
             entry.id,
             entry.method,
             entry.path,
-            f"[{colours[entry.status]}]{status}[/]",
+            status,
             entry.legacy_file or "-",
+            _percent(comparisons - differing, comparisons),
+            _percent(errors, requests),
         )
     console.print(table)
     console.print(", ".join(f"{status}: {n}" for status, n in manifest.counts().items()))
+    for route_id, rollback in rollbacks.items():
+        console.print(
+            f"[red]⟲ {route_id}[/] rolled back at {rollback['created_at']}: {rollback['reason']}"
+        )
+    if problem:
+        console.print(f"[yellow]parity and error rates unavailable: {problem}[/]")
+    return 0
+
+
+def cmd_flip(args: argparse.Namespace) -> int:
+    from gateway import store
+    from gateway.flip import FlipError, flip_route
+    from shared.database.engine import Database
+
+    settings = get_settings()
+    path = args.manifest or settings.migration_manifest
+    try:
+        previous = flip_route(path, args.route_id, args.status, percent=args.percent)
+    except (FlipError, OSError) as exc:
+        console.print(f"[red]{exc}[/]")
+        return 1
+    suffix = f" {args.percent}%" if args.status == "canary" else ""
+    console.print(f"{args.route_id}: {previous} → [bold]{args.status}{suffix}[/] in {path}")
+
+    async def clear() -> int:
+        db = Database(settings.database_url)
+        try:
+            await db.connect()
+            return await store.clear_rollbacks(db, route_ids=[args.route_id])
+        finally:
+            await db.close()
+
+    try:
+        if asyncio.run(clear()):
+            console.print(f"automatic rollback of {args.route_id} cleared")
+    except Exception as exc:
+        console.print(f"[yellow]could not clear rollbacks in the database: {exc}[/]")
+    console.print("running gateways pick the change up within seconds (or send SIGHUP)")
+    return 0
+
+
+def cmd_shadow_report(args: argparse.Namespace) -> int:
+    from gateway import store
+    from shared.database.engine import Database
+
+    settings = get_settings()
+
+    async def read() -> tuple[dict, list]:
+        db = Database(settings.database_url)
+        try:
+            await db.connect()
+            counters = await store.counters(db)
+            results = await store.shadow_results(db, limit=args.limit, route_id=args.route)
+            return counters, results
+        finally:
+            await db.close()
+
+    try:
+        counters, results = asyncio.run(read())
+    except Exception as exc:
+        console.print(f"[red]cannot read the shadow report: {_explain(exc)}[/]")
+        return 1
+    table = Table(title="shadow comparisons (every worker)")
+    for column in ("route id", "compared", "mismatches", "noise", "errors", "skipped", "parity"):
+        table.add_column(column)
+    shown = 0
+    for route_id, figures in sorted(counters.items()):
+        compared = figures.get("shadow_comparisons", 0)
+        if not compared and not figures.get("shadow_skipped"):
+            continue
+        if args.route and route_id != args.route:
+            continue
+        differing = figures.get("shadow_mismatches", 0) + figures.get("shadow_errors", 0)
+        table.add_row(
+            route_id,
+            str(compared),
+            str(figures.get("shadow_mismatches", 0)),
+            str(figures.get("shadow_noise", 0)),
+            str(figures.get("shadow_errors", 0)),
+            str(figures.get("shadow_skipped", 0)),
+            _percent(compared - differing, compared),
+        )
+        shown += 1
+    if not shown:
+        console.print("no shadow comparisons recorded yet")
+        return 0
+    console.print(table)
+    for row in results:
+        query = f"?{row['query']}" if row["query"] else ""
+        colour = {"mismatch": "red", "noise": "yellow", "error": "magenta"}[row["kind"]]
+        console.print(
+            f"[{colour}]{row['kind']}[/] {row['created_at']} {row['route_id']}: "
+            f"{row['method']} {row['path']}{query} "
+            f"(legacy {row['legacy_status']}, async {row['async_status']})"
+        )
+        for difference in row["differences"][:10]:
+            console.print(
+                f"    {difference['path']}: legacy {difference['legacy']!r} "
+                f"≠ async {difference['async']!r}"
+            )
+    return 0
+
+
+def cmd_clear_rollback(args: argparse.Namespace) -> int:
+    from gateway import store
+    from shared.database.engine import Database
+
+    settings = get_settings()
+
+    async def clear() -> int:
+        db = Database(settings.database_url)
+        try:
+            await db.connect()
+            return await store.clear_rollbacks(db, route_ids=[args.route_id])
+        finally:
+            await db.close()
+
+    cleared = asyncio.run(clear())
+    console.print(f"{args.route_id}: {'cleared' if cleared else 'no active rollback'}")
     return 0
 
 
@@ -172,6 +328,22 @@ def build_parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="check the manifest against both halves")
     lint.add_argument("--manifest")
     lint.set_defaults(handler=cmd_lint)
+
+    flip = commands.add_parser("flip", help="set a route's status in the manifest")
+    flip.add_argument("route_id")
+    flip.add_argument("status", choices=["legacy", "shadow", "canary", "async"])
+    flip.add_argument("--percent", type=int, help="for canary: the share of users on async")
+    flip.add_argument("--manifest")
+    flip.set_defaults(handler=cmd_flip)
+
+    report = commands.add_parser("shadow-report", help="shadow comparisons and mismatches")
+    report.add_argument("--route", help="only this route id")
+    report.add_argument("--limit", type=int, default=20, help="recent mismatches to show")
+    report.set_defaults(handler=cmd_shadow_report)
+
+    clear = commands.add_parser("clear-rollback", help="end a route's automatic rollback")
+    clear.add_argument("route_id")
+    clear.set_defaults(handler=cmd_clear_rollback)
 
     parity = commands.add_parser("parity", help="replay the corpus against both halves")
     parity.add_argument("--database-url", help="backend to run on (default: DATABASE_URL)")

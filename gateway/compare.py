@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from gateway.manifest import CompareRules
+from gateway.manifest import CompareRules, RouteEntry
 
 MISSING = object()
 
@@ -73,3 +74,44 @@ def compare_bodies(legacy: Any, modern: Any, rules: CompareRules) -> list[Differ
     return [
         diff for diff in json_differences(legacy, modern) if not ignored(diff.path, rules.ignore)
     ]
+
+
+@dataclass
+class Answer:
+    """One half's response, as compared: status, content type, parsed body."""
+
+    status: int
+    content_type: str
+    body: Any
+    served_by: str | None = None
+    rows: dict[str, list[dict[str, Any]]] | None = None  # the tables after a write (parity)
+
+    @classmethod
+    def from_bytes(
+        cls, status: int, content_type: str, raw: bytes, served_by: str | None = None
+    ) -> Answer:
+        body: Any = raw.decode("utf-8", errors="replace")
+        if "json" in content_type:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                pass
+        return cls(status=status, content_type=content_type, body=body, served_by=served_by)
+
+
+def compare_answers(entry: RouteEntry, legacy: Answer, modern: Answer) -> list[Difference]:
+    differences = []
+    if legacy.status != modern.status:
+        differences.append(Difference("status", legacy.status, modern.status))
+    if legacy.content_type != modern.content_type:
+        differences.append(Difference("content_type", legacy.content_type, modern.content_type))
+    return differences + compare_bodies(legacy.body, modern.body, entry.compare)
+
+
+def split_noise(
+    differences: list[Difference], noisy_paths: set[str]
+) -> tuple[list[Difference], list[Difference]]:
+    """(real, noise): a difference is noise where Flask differs from itself (Diffy)."""
+    real = [d for d in differences if d.path not in noisy_paths]
+    noise = [d for d in differences if d.path in noisy_paths]
+    return real, noise

@@ -1,7 +1,13 @@
-"""Per request: route id -> manifest entry -> the half that answers."""
+"""Per request: route id -> manifest entry -> the half that answers.
+
+The fast path (legacy, async, canary) streams straight through. Shadowed routes and
+async routes with a fallback buffer the request body so it can be replayed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import zlib
 from typing import TYPE_CHECKING
@@ -10,6 +16,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.manifest import RouteEntry
+from gateway.shadow import Captured, ShadowRequest, ShadowRunner, replay_receive
 from shared.identity import INIT_DATA_HEADER
 
 if TYPE_CHECKING:
@@ -18,6 +25,7 @@ if TYPE_CHECKING:
 LEGACY, ASYNC = "legacy", "async"
 # Paths the gateway itself serves from the async half's app (its OpenAPI docs).
 ASYNC_ONLY_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT"})
 _INIT_DATA = INIT_DATA_HEADER.lower().encode()
 
 
@@ -61,6 +69,13 @@ def _canonical_slash(scope: Scope, entry: RouteEntry) -> Scope:
     return {**scope, "path": path, "raw_path": path.encode()}
 
 
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
 class RouteDispatcher:
     """Plain ASGI middleware in front of the gateway's own routes."""
 
@@ -81,29 +96,144 @@ class RouteDispatcher:
             await gateway.async_app(scope, receive, send)
             return
         entry = gateway.table.match(scope["method"], path)
+        if entry is None:
+            await gateway.legacy_app(scope, receive, _with_headers(send, LEGACY, None))
+            return
         side = side_for(entry, scope)
-        headers = [(b"x-served-by", side.encode())]
-        route_id = entry.id if entry is not None else "unmatched"
-        if entry is not None:
-            headers.append((b"x-route-id", entry.id.encode()))
-            if side == ASYNC:
-                scope = _canonical_slash(scope, entry)
+        if side == ASYNC:
+            scope = _canonical_slash(scope, entry)
         started = time.perf_counter()
-        status = 500
+        outcome = _Outcome(side)
+        try:
+            if self._replayable(scope):
+                if entry.status == "shadow" and ShadowRunner.wants(entry, scope["method"]):
+                    await self._shadowed(entry, scope, receive, send, outcome)
+                    return
+                fallback = entry.fallback
+                if (
+                    side == ASYNC
+                    and (fallback.on_5xx or fallback.timeout_ms)
+                    and scope["method"] in IDEMPOTENT_METHODS
+                ):
+                    await self._with_fallback(entry, scope, receive, send, outcome)
+                    return
+            half = gateway.async_app if side == ASYNC else gateway.legacy_app
+            await half(scope, receive, outcome.sender(send, entry))
+        finally:
+            gateway.observe(entry, outcome, time.perf_counter() - started)
+
+    def _replayable(self, scope: Scope) -> bool:
+        length = _content_length(scope)
+        return (
+            length is not None
+            and length <= self.gateway.settings.max_body_bytes
+            or (length is None and scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"))
+        )
+
+    async def _shadowed(
+        self, entry: RouteEntry, scope: Scope, receive: Receive, send: Send, outcome: _Outcome
+    ) -> None:
+        body = await _read_body(receive)
+        primary = Captured()
+        forward = outcome.sender(send, entry)
+
+        async def tee(message: Message) -> None:
+            primary.take(message)
+            await forward(message)
+
+        await self.gateway.legacy_app(scope, replay_receive(body), tee)
+        # Scheduled only now: the client already has its complete answer.
+        self.gateway.shadow.submit(ShadowRequest(entry, scope, body), primary)
+
+    async def _with_fallback(
+        self, entry: RouteEntry, scope: Scope, receive: Receive, send: Send, outcome: _Outcome
+    ) -> None:
+        body = await _read_body(receive)
+        rules = entry.fallback
+        committed = asyncio.Event()
+        failed = False
+        forward = outcome.sender(send, entry)
+
+        async def guarded(message: Message) -> None:
+            nonlocal failed
+            if message["type"] == "http.response.start":
+                if rules.on_5xx and message["status"] >= 500:
+                    failed = True
+                    return
+                committed.set()
+            if not failed:
+                await forward(message)
+
+        attempt = asyncio.ensure_future(
+            self.gateway.async_app(dict(scope), replay_receive(body), guarded)
+        )
+        waiter = asyncio.ensure_future(committed.wait())
+        timeout = rules.timeout_ms / 1000 if rules.timeout_ms else None
+        await asyncio.wait({attempt, waiter}, timeout=timeout, return_when="FIRST_COMPLETED")
+        waiter.cancel()
+        if committed.is_set():
+            await attempt
+            return
+        reason = "5xx" if failed or attempt.done() else "timeout"
+        if not attempt.done():
+            attempt.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await attempt
+        outcome.async_failed = True
+        self.gateway.metrics.fallbacks.labels(entry.id, reason).inc()
+        self.gateway.metrics.count(entry.id, "fallbacks")
+        outcome.side = LEGACY
+        outcome.extra_headers = [(b"x-fallback", f"async-{reason}".encode())]
+        await self.gateway.legacy_app(scope, replay_receive(body), outcome.sender(send, entry))
+
+
+class _Outcome:
+    """What happened to one request: the side that answered and its status."""
+
+    __slots__ = ("side", "status", "async_failed", "extra_headers")
+
+    def __init__(self, side: str) -> None:
+        self.side = side
+        self.status = 500
+        self.async_failed = False
+        self.extra_headers: list[tuple[bytes, bytes]] = []
+
+    def sender(self, send: Send, entry: RouteEntry) -> Send:
+        headers = [
+            (b"x-served-by", self.side.encode()),
+            (b"x-route-id", entry.id.encode()),
+            *self.extra_headers,
+        ]
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
+                self.status = message["status"]
                 message["headers"] = [*message.get("headers", ()), *headers]
             await send(message)
 
-        try:
-            if side == ASYNC:
-                await gateway.async_app(scope, receive, send_with_headers)
-            else:
-                await gateway.legacy_app(scope, receive, send_with_headers)
-        finally:
-            runtime = gateway.runtime
-            if runtime is not None:
-                runtime.stats.record(route_id, side, status, time.perf_counter() - started)
+        return send_with_headers
+
+
+def _with_headers(send: Send, side: str, route_id: str | None) -> Send:
+    headers = [(b"x-served-by", side.encode())]
+    if route_id:
+        headers.append((b"x-route-id", route_id.encode()))
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *headers]
+        await send(message)
+
+    return send_with_headers
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)

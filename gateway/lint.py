@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from flask import Flask
+
 from async_api.app import async_routes
-from gateway.manifest import ManifestError, load_manifest
+from gateway.manifest import Manifest, ManifestError, load_manifest
 from legacy_flask.app import create_app as create_legacy_app
 from shared.runtime import attached_bridge
 from shared.settings import Settings
@@ -29,14 +31,7 @@ def fastapi_path(flask_rule: str) -> str:
 
 def flask_routes(settings: Settings) -> dict[str, tuple[str, str, str]]:
     """Route id -> (method, rule, source file) for every view of the legacy app."""
-    app = create_legacy_app(settings=settings, bridge=attached_bridge(settings))
-    routes = {}
-    for rule in app.url_map.iter_rules():
-        methods = sorted(set(rule.methods or ()) - {"HEAD", "OPTIONS"})
-        view = app.view_functions[rule.endpoint]
-        source = view.__module__.replace(".", "/") + ".py"
-        routes[rule.endpoint] = (methods[0], rule.rule, source)
-    return routes
+    return flask_routes_of(create_legacy_app(settings=settings, bridge=attached_bridge(settings)))
 
 
 def lint(settings: Settings, manifest_path: str | None = None) -> list[str]:
@@ -46,9 +41,25 @@ def lint(settings: Settings, manifest_path: str | None = None) -> list[str]:
         manifest = load_manifest(path)
     except ManifestError as exc:
         return exc.problems
+    return manifest_problems(manifest, flask_routes(settings), async_routes())
+
+
+def flask_routes_of(app: Flask) -> dict[str, tuple[str, str, str]]:
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        methods = sorted(set(rule.methods or ()) - {"HEAD", "OPTIONS"})
+        view = app.view_functions[rule.endpoint]
+        routes[rule.endpoint] = (methods[0], rule.rule, view.__module__.replace(".", "/") + ".py")
+    return routes
+
+
+def manifest_problems(
+    manifest: Manifest,
+    legacy: dict[str, tuple[str, str, str]],
+    modern: dict[str, tuple[str, str]],
+) -> list[str]:
+    """What is wrong with `manifest` given both halves' routes (lint and live reload)."""
     problems = []
-    legacy = flask_routes(settings)
-    modern = async_routes()
     for route_id, (method, rule, source) in sorted(legacy.items()):
         entry = manifest.entries.get(route_id)
         if entry is None:

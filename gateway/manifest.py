@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,14 @@ ENTRY_KEYS = {
     "compare",
     "shadow",
     "fallback",
+    "rollback",
     "note",
 }
-COMPARE_KEYS = {"ignore", "shape_only"}
-SHADOW_KEYS = {"sample_rate", "allow_writes", "timeout_ms"}
+COMPARE_KEYS = {"ignore", "shape_only", "note"}
+SHADOW_KEYS = {"sample_rate", "allow_writes", "timeout_ms", "noise_sample_rate"}
 FALLBACK_KEYS = {"on_5xx", "timeout_ms"}
+ROLLBACK_KEYS = {"enabled", "error_rate", "min_requests", "window_seconds"}
+DEFAULT_KEYS = {"shadow", "fallback", "rollback"}
 TOP_KEYS = {"version", "defaults", "routes"}
 
 
@@ -40,21 +44,31 @@ class ManifestError(ValueError):
 
 @dataclass(frozen=True)
 class CompareRules:
-    ignore: tuple[str, ...] = ()
-    shape_only: bool = False
+    ignore: tuple[str, ...] = ()  # JSON paths, `*` for one segment: `items.*.created_at`
+    shape_only: bool = False  # keys and types only, for per-process answers
+    note: str | None = None  # why the difference is legitimate
 
 
 @dataclass(frozen=True)
 class ShadowRules:
-    sample_rate: float = 1.0
-    allow_writes: bool = False
+    sample_rate: float = 1.0  # share of requests replayed to FastAPI
+    allow_writes: bool = False  # non-GET requests too, inside a rolled-back transaction
     timeout_ms: int = 2000
+    noise_sample_rate: float = 0.1  # share also replayed to Flask again, to learn noise
 
 
 @dataclass(frozen=True)
 class FallbackRules:
-    on_5xx: bool = False
-    timeout_ms: int | None = None
+    on_5xx: bool = False  # an async 5xx on an idempotent request is answered by Flask
+    timeout_ms: int | None = None  # so is an async answer that has not started by then
+
+
+@dataclass(frozen=True)
+class RollbackRules:
+    enabled: bool = True
+    error_rate: float = 0.25  # async 5xx share over the window that takes the route back
+    min_requests: int = 20
+    window_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,9 @@ class RouteEntry:
     compare: CompareRules = field(default_factory=CompareRules)
     shadow: ShadowRules = field(default_factory=ShadowRules)
     fallback: FallbackRules = field(default_factory=FallbackRules)
+    rollback: RollbackRules = field(default_factory=RollbackRules)
     note: str | None = None
+    fingerprint: str = ""  # changes whenever the entry's text does
 
 
 @dataclass(frozen=True)
@@ -103,7 +119,19 @@ def _sub_rules(raw: Any, keys: set[str], where: str, problems: list[str]) -> dic
     return {key: value for key, value in raw.items() if key in keys}
 
 
-def _entry(route_id: str, raw: Any, problems: list[str]) -> RouteEntry | None:
+def _merged(defaults: dict[str, Any], key: str, raw: Any) -> Any:
+    if key not in defaults:
+        return raw
+    if raw is None:
+        return defaults[key]
+    if isinstance(raw, dict) and isinstance(defaults[key], dict):
+        return {**defaults[key], **raw}
+    return raw
+
+
+def _entry(
+    route_id: str, raw: Any, problems: list[str], defaults: dict[str, Any]
+) -> RouteEntry | None:
     where = f"routes.{route_id}"
     if not isinstance(raw, dict):
         problems.append(f"{where} must be a mapping")
@@ -129,9 +157,29 @@ def _entry(route_id: str, raw: Any, problems: list[str]) -> RouteEntry | None:
     if status != "canary" and "percent" in raw:
         problems.append(f"{where}: percent only applies to status canary")
     compare = _sub_rules(raw.get("compare"), COMPARE_KEYS, f"{where}.compare", problems)
-    shadow = _sub_rules(raw.get("shadow"), SHADOW_KEYS, f"{where}.shadow", problems)
-    fallback = _sub_rules(raw.get("fallback"), FALLBACK_KEYS, f"{where}.fallback", problems)
+    shadow = _sub_rules(
+        _merged(defaults, "shadow", raw.get("shadow")), SHADOW_KEYS, f"{where}.shadow", problems
+    )
+    fallback = _sub_rules(
+        _merged(defaults, "fallback", raw.get("fallback")),
+        FALLBACK_KEYS,
+        f"{where}.fallback",
+        problems,
+    )
+    rollback = _sub_rules(
+        _merged(defaults, "rollback", raw.get("rollback")),
+        ROLLBACK_KEYS,
+        f"{where}.rollback",
+        problems,
+    )
     if len(problems) > before:
+        return None
+    try:
+        shadow_rules = ShadowRules(**shadow)
+        fallback_rules = FallbackRules(**fallback)
+        rollback_rules = RollbackRules(**rollback)
+    except TypeError as exc:
+        problems.append(f"{where}: {exc}")
         return None
     return RouteEntry(
         id=route_id,
@@ -141,11 +189,17 @@ def _entry(route_id: str, raw: Any, problems: list[str]) -> RouteEntry | None:
         status=status,
         percent=int(percent or 0),
         compare=CompareRules(
-            ignore=tuple(compare.get("ignore", ())), shape_only=bool(compare.get("shape_only"))
+            ignore=tuple(compare.get("ignore", ())),
+            shape_only=bool(compare.get("shape_only")),
+            note=compare.get("note"),
         ),
-        shadow=ShadowRules(**shadow),
-        fallback=FallbackRules(**fallback),
+        shadow=shadow_rules,
+        fallback=fallback_rules,
+        rollback=rollback_rules,
         note=raw.get("note"),
+        fingerprint=hashlib.sha256(
+            json.dumps(raw, sort_keys=True, default=str).encode()
+        ).hexdigest()[:12],
     )
 
 
@@ -157,9 +211,15 @@ def parse_manifest(text: str, *, path: str = "migration_status.yaml") -> Manifes
     if not isinstance(data, dict) or not isinstance(data.get("routes"), dict):
         raise ManifestError(path, ["expected a mapping with a 'routes' mapping"])
     problems = [f"unknown top-level key '{key}'" for key in sorted(set(data) - TOP_KEYS)]
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        problems.append("defaults must be a mapping")
+        defaults = {}
+    for key in sorted(set(defaults) - DEFAULT_KEYS):
+        problems.append(f"defaults: unknown key '{key}'")
     entries = {}
     for route_id, raw in data["routes"].items():
-        entry = _entry(str(route_id), raw, problems)
+        entry = _entry(str(route_id), raw, problems, defaults)
         if entry is not None:
             entries[entry.id] = entry
     seen: dict[tuple[str, str], str] = {}

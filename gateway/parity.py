@@ -9,19 +9,24 @@ forced onto that half. Responses are compared on status, content type and JSON b
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 import yaml
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
-from gateway.compare import Difference, compare_bodies
-from gateway.manifest import Manifest, RouteEntry, load_manifest
+from gateway.compare import Answer, Difference, compare_answers, ignored, json_differences
+from gateway.manifest import Manifest, load_manifest
 from shared.database.engine import Database
 from shared.database.migrate import apply_migrations, demo_anchor, load_demo
+from shared.database.schema import TABLES
 from shared.database.scratch import create_scratch_database, drop_scratch_database
 from shared.settings import Settings
 
@@ -44,17 +49,10 @@ class Case:
 
 
 @dataclass
-class Answer:
-    status: int
-    content_type: str
-    body: Any
-    served_by: str | None
-
-
-@dataclass
 class CaseResult:
     case: Case
     differences: list[Difference]
+    noise: list[Difference] = field(default_factory=list)
 
 
 @dataclass
@@ -91,6 +89,11 @@ def load_corpus(manifest: Manifest, directory: Path = CORPUS_DIR) -> list[Case]:
     return cases
 
 
+def generalised(path: str) -> str:
+    """`news.3.title` -> `news.*.title`: a field that is noisy in one row is noisy in all."""
+    return ".".join("*" if part.isdigit() else part for part in path.split("."))
+
+
 def parity_settings(settings: Settings, database_url: str) -> Settings:
     return settings.model_copy(
         update={
@@ -113,8 +116,32 @@ def _decode(response: httpx.Response) -> Any:
     return response.text
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def dump_rows(db: Database) -> dict[str, list[dict[str, Any]]]:
+    """Every domain table, in id order: what writes leave behind."""
+    dump = {}
+    for table in TABLES:
+        if table.name.startswith("gateway_"):
+            continue
+        rows = await db.fetch_all(sa.select(table).order_by(*table.primary_key.columns))
+        dump[table.name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+    return dump
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()  # microseconds kept: request-time stamps show up as noise
+    return value
+
+
 async def replay(
-    settings: Settings, manifest: Manifest, side: str, cases: list[Case]
+    settings: Settings,
+    manifest: Manifest,
+    side: str,
+    cases: list[Case],
+    on_case: Callable[[], None] | None = None,
 ) -> list[Answer]:
     """Replay `cases` in order through a gateway with every route on `side`."""
     from gateway.app import create_gateway
@@ -134,14 +161,18 @@ async def replay(
                     json=case.json_body if content is None and case.json_body is not None else None,
                     content=content,
                 )
-                answers.append(
-                    Answer(
-                        status=response.status_code,
-                        content_type=response.headers.get("content-type", ""),
-                        body=_decode(response),
-                        served_by=response.headers.get("x-served-by"),
-                    )
+                answer = Answer(
+                    status=response.status_code,
+                    content_type=response.headers.get("content-type", ""),
+                    body=_decode(response),
+                    served_by=response.headers.get("x-served-by"),
                 )
+                if case.method in WRITE_METHODS:
+                    runtime = app.state.gateway.runtime
+                    answer.rows = await dump_rows(runtime.db)
+                answers.append(answer)
+                if on_case is not None:
+                    on_case()
     return answers
 
 
@@ -155,15 +186,6 @@ async def _fresh_database(base_url: str, label: str, anchor: Any) -> str:
     finally:
         await db.close()
     return url
-
-
-def compare_answers(entry: RouteEntry, legacy: Answer, modern: Answer) -> list[Difference]:
-    differences = []
-    if legacy.status != modern.status:
-        differences.append(Difference("status", legacy.status, modern.status))
-    if legacy.content_type != modern.content_type:
-        differences.append(Difference("content_type", legacy.content_type, modern.content_type))
-    return differences + compare_bodies(legacy.body, modern.body, entry.compare)
 
 
 async def run_parity(
@@ -188,25 +210,57 @@ async def run_parity(
     ]
     anchor = demo_anchor()
     answers: dict[str, list[Answer]] = {}
-    for side in ("legacy", "async"):
-        url = await _fresh_database(database_url, f"parity_{side}", anchor)
-        try:
-            console.print(
-                f"replaying {len(cases)} cases on the {side} half ({Database(url).backend})"
+    # Diffy's noise pass: Flask against itself finds fields that differ between two runs
+    # of the same code (ids of random UUIDs, clocks), reported as noise, not hidden.
+    runs = (("legacy", "legacy"), ("noise", "legacy"), ("async", "async"))
+    with Progress(console=console, transient=True) as progress:
+        for run, side in runs:
+            url = await _fresh_database(database_url, f"parity_{run}", anchor)
+            task = progress.add_task(f"{run} ({Database(url).backend})", total=len(cases))
+            try:
+                answers[run] = await replay(
+                    parity_settings(settings, url),
+                    manifest,
+                    side,
+                    cases,
+                    on_case=lambda task=task: progress.advance(task),
+                )
+            finally:
+                await drop_scratch_database(url, base_url=database_url)
+    console.print(f"replayed {len(cases)} cases on each half, plus a noise pass of the legacy half")
+    # Noise is learned per field, not per list position: `items.*.created_at`.
+    noisy: dict[str, set[str]] = {}
+    row_noise: set[str] = set()
+    for index, case in enumerate(cases):
+        first, second = answers["legacy"][index], answers["noise"][index]
+        paths = noisy.setdefault(case.route_id, set())
+        paths.update(generalised(d.path) for d in json_differences(first.body, second.body))
+        if first.rows is not None and second.rows is not None:
+            row_noise.update(
+                generalised(d.path) for d in json_differences(first.rows, second.rows, "rows")
             )
-            answers[side] = await replay(parity_settings(settings, url), manifest, side, cases)
-        finally:
-            await drop_scratch_database(url, base_url=database_url)
     results = []
+    rows_seen: set[str] = set()  # row differences already blamed on an earlier write
     for index, case in enumerate(cases):
         legacy, modern = answers["legacy"][index], answers["async"][index]
         differences = compare_answers(manifest.entries[case.route_id], legacy, modern)
+        real = [d for d in differences if not ignored(d.path, tuple(noisy[case.route_id]))]
+        noise = [d for d in differences if ignored(d.path, tuple(noisy[case.route_id]))]
+        if legacy.rows is not None and modern.rows is not None:
+            for difference in json_differences(legacy.rows, modern.rows, "rows"):
+                if difference.path in rows_seen:
+                    continue
+                rows_seen.add(difference.path)
+                if ignored(difference.path, tuple(row_noise)):
+                    noise.append(difference)
+                else:
+                    real.append(difference)
         for side, answer in (("legacy", legacy), ("async", modern)):
             if answer.served_by != side:
                 problems.append(
                     f"{case.route_id} / {case.name}: expected {side}, got {answer.served_by}"
                 )
-        results.append(CaseResult(case, differences))
+        results.append(CaseResult(case, real, noise))
     report = ParityReport(results, problems)
     _print_report(report, manifest, console)
     return report
@@ -214,7 +268,7 @@ async def run_parity(
 
 def _print_report(report: ParityReport, manifest: Manifest, console: Console) -> None:
     table = Table(title="parity: legacy vs async")
-    for column in ("route id", "status", "cases", "identical", "different"):
+    for column in ("route id", "status", "cases", "identical", "different", "noise"):
         table.add_column(column)
     by_route: dict[str, list[CaseResult]] = {}
     for result in report.results:
@@ -227,9 +281,15 @@ def _print_report(report: ParityReport, manifest: Manifest, console: Console) ->
             str(len(results)),
             str(len(results) - different),
             f"[red]{different}[/]" if different else "0",
+            str(sum(1 for result in results if result.noise)),
         )
     console.print(table)
     for result in report.results:
+        for difference in result.noise:
+            console.print(
+                f"[yellow]~ noise[/] {result.case.route_id} / {result.case.name}: "
+                f"{difference.describe()} (differs between two legacy runs too)"
+            )
         for difference in result.differences:
             console.print(
                 f"[red]✗[/] {result.case.route_id} / {result.case.name}: {difference.describe()}"

@@ -15,9 +15,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def query(model: type[M]) -> M:
-    """The query string validated against `model` (the last value wins for repeats)."""
+    """The query string validated against `model` (the last value wins for repeats, as in
+    FastAPI)."""
     try:
-        return model.model_validate(request.args.to_dict())
+        return model.model_validate({key: request.args.getlist(key)[-1] for key in request.args})
     except ValidationError as exc:
         raise api_error_from(exc.errors()) from None
 

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     sse_heartbeat_seconds: float = 15.0
     sse_max_seconds: float = 300.0
 
+    # The gateway: how often each worker looks at the manifest file and the shared
+    # rollbacks (SIGHUP forces a look), and the cap on concurrent shadow calls.
+    manifest_poll_seconds: float = 1.0
+    shadow_max_concurrency: int = 8
+
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Settings:
         if self.environment != "production":

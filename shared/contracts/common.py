@@ -11,8 +11,9 @@ from shared import categories
 
 Limit = Annotated[int, Field(ge=1, le=100, description="Page size, 1..100")]
 Offset = Annotated[int, Field(ge=0, description="Rows to skip")]
-UserId = Annotated[int, Field(ge=1, description="The user's id (users.id)")]
-StrictUserId = Annotated[StrictInt, Field(ge=1, description="The user's id (users.id)")]
+MAX_ID = 2_147_483_647  # PostgreSQL's integer: a larger id can name nothing
+UserId = Annotated[int, Field(ge=1, le=MAX_ID, description="The user's id (users.id)")]
+StrictUserId = Annotated[StrictInt, Field(ge=1, le=MAX_ID, description="The user's id (users.id)")]
 
 
 def _known_category(value: str) -> str:

@@ -390,14 +390,16 @@ def demo_rows(now: datetime) -> dict[str, list[Row]]:
     columns = "actor action target details created_at"
     d["audit_log"] = _table(columns, ((DEMO_ADMIN_ACTOR, *entry) for entry in audit))
     for name in ID_TABLES:
-        for i, row in enumerate(d[name], 1):
+        for i, row in enumerate(d.get(name, ()), 1):
             row["id"] = i
-    return copy.deepcopy({table.name: d[table.name] for table in schema.TABLES})  # no aliasing
+    # The gateway's own tables start empty.
+    return copy.deepcopy({table.name: d.get(table.name, []) for table in schema.TABLES})
 
 
 async def load_demo_data(conn: AsyncConnection, *, now: datetime) -> dict[str, int]:
     """Insert the demo rows on `conn` (no commit) and return the row count per table."""
     data = demo_rows(now)
     for table in schema.TABLES:
-        await conn.execute(sa.insert(table), data[table.name])
-    return {name: len(rows) for name, rows in data.items()}
+        if data[table.name]:
+            await conn.execute(sa.insert(table), data[table.name])
+    return {name: len(rows) for name, rows in data.items() if rows}

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from shared.errors import ApiError
 
 _CONNECTIVITY_ERRORS = (OperationalError, InterfaceError, OSError, ConnectionError)
+# SQLite reports schema mistakes as OperationalError too: those are bugs, not an outage.
+_NOT_AN_OUTAGE = ("no such table", "no such column", "syntax error")
+
+
+def _is_outage(exc: Exception) -> bool:
+    return not any(marker in str(exc) for marker in _NOT_AN_OUTAGE)
+
+
+class _Pinned:
+    """One connection every query of a task uses, one at a time (see `rolled_back`)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.lock = asyncio.Lock()
+
+
+_pinned: ContextVar[_Pinned | None] = ContextVar("pinned_connection", default=None)
 
 
 class DatabaseUnavailable(ApiError):
@@ -43,6 +61,10 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _set_sqlite_isolation(sync_conn: Any, level: str | None) -> None:
+    sync_conn.connection.dbapi_connection.isolation_level = level
 
 
 class Database:
@@ -108,12 +130,42 @@ class Database:
             await asyncio.sleep(self.simulated_latency)
 
     @asynccontextmanager
+    async def rolled_back(self) -> AsyncIterator[None]:
+        """Every query of the current task, writes included, in one transaction that is
+        rolled back at the end: how shadow traffic runs a write without writing twice."""
+        async with self.engine.connect() as conn:
+            sqlite = self.backend == "sqlite"
+            if sqlite:
+                # pysqlite only begins a transaction before DML, and a SAVEPOINT outside one
+                # commits on RELEASE: take over BEGIN on this connection while it is pinned.
+                await conn.run_sync(_set_sqlite_isolation, None)
+            outer = await conn.begin()
+            if sqlite:
+                await conn.exec_driver_sql("BEGIN")
+            token = _pinned.set(_Pinned(conn))
+            try:
+                yield
+            finally:
+                _pinned.reset(token)
+                await outer.rollback()
+                if sqlite:
+                    await conn.run_sync(_set_sqlite_isolation, "")
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """A connection in one transaction: committed on success, rolled back on error."""
+        pinned = _pinned.get()
+        if pinned is not None:
+            async with pinned.lock:
+                async with pinned.conn.begin_nested():
+                    yield Transaction(self, pinned.conn)
+            return
         try:
             async with self.engine.begin() as conn:
                 yield Transaction(self, conn)
         except _CONNECTIVITY_ERRORS as exc:
+            if not _is_outage(exc):
+                raise
             raise DatabaseUnavailable() from exc
 
     async def fetch_all(self, statement: sa.Executable) -> list[dict[str, Any]]:
@@ -137,10 +189,17 @@ class Database:
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
+        pinned = _pinned.get()
+        if pinned is not None:
+            async with pinned.lock:
+                yield pinned.conn
+            return
         try:
             async with self.engine.connect() as conn:
                 yield conn
         except _CONNECTIVITY_ERRORS as exc:
+            if not _is_outage(exc):
+                raise
             raise DatabaseUnavailable() from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:

@@ -215,6 +215,48 @@ audit_log = sa.Table(
     **_SQLITE,
 )
 
+# -- the gateway's own tables: shared by every worker, so one report covers them all ----
+
+gateway_shadow_results = sa.Table(
+    "gateway_shadow_results",
+    metadata,
+    _id(),
+    sa.Column("route_id", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),  # mismatch | noise | error
+    sa.Column("method", sa.String(10), nullable=False),
+    sa.Column("path", sa.String(1000), nullable=False),
+    sa.Column("query", sa.String(2000), nullable=False, default=""),
+    sa.Column("request_body", sa.Text),
+    sa.Column("legacy_status", sa.Integer),
+    sa.Column("async_status", sa.Integer),
+    sa.Column("differences", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Index("ix_gateway_shadow_results_route_created", "route_id", "created_at"),
+    **_SQLITE,
+)
+
+gateway_counters = sa.Table(
+    "gateway_counters",
+    metadata,
+    sa.Column("route_id", sa.String(100), primary_key=True),
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False, default=0),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+gateway_rollbacks = sa.Table(
+    "gateway_rollbacks",
+    metadata,
+    _id(),
+    sa.Column("route_id", sa.String(100), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("entry_version", sa.String(40), nullable=False),  # the entry it overrode
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("cleared_at", sa.DateTime),
+    sa.Index("ix_gateway_rollbacks_route", "route_id"),
+    **_SQLITE,
+)
+
 # Tables in an order that respects foreign keys (parents first).
 TABLES: tuple[sa.Table, ...] = (
     sources,
@@ -231,4 +273,7 @@ TABLES: tuple[sa.Table, ...] = (
     analytics_events,
     app_config,
     audit_log,
+    gateway_shadow_results,
+    gateway_counters,
+    gateway_rollbacks,
 )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Self, TypeVar
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from gateway.app import Gateway, create_gateway
 from gateway.manifest import Manifest
+from shared.database.engine import Database
 from shared.database.migrate import load_demo, wipe
 from shared.settings import Settings
 
@@ -24,9 +26,12 @@ class GatewayServer:
         *,
         force_status: str | None = None,
         manifest: Manifest | None = None,
+        wrap_async: Callable[[ASGIApp], ASGIApp] | None = None,
     ) -> None:
         self.settings = settings
-        self.app = create_gateway(settings, manifest=manifest, force_status=force_status)
+        self.app = create_gateway(
+            settings, manifest=manifest, force_status=force_status, wrap_async=wrap_async
+        )
         self.gateway: Gateway = self.app.state.gateway
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -62,14 +67,20 @@ class GatewayServer:
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the server's own loop (through its bridge) and wait."""
-        return self.gateway.bridge.run(coro)
+        return self.gateway.bridge.run(coro, timeout=60)
 
     def reset_data(self, *, anchor: Any) -> None:
-        """Wipe every table and load the demo data again."""
-        db = self.gateway.bridge.resource.db
+        """Wipe every table and load the demo data again (without any simulated latency)."""
+        url = self.settings.database_url
 
         async def reset() -> None:
-            await wipe(db)
-            await load_demo(db, now=anchor)
+            db = Database(url)
+            await db.connect()
+            try:
+                await wipe(db)
+                await load_demo(db, now=anchor)
+            finally:
+                await db.close()
+            self.gateway.bridge.resource.caches.clear()  # e.g. app config read before
 
         self.run(reset())

@@ -1,0 +1,133 @@
+"""The migration dashboard (`/_gateway/`) and its JSON (`/_gateway/status`)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from gateway import store
+from gateway.manifest import STATUSES
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+
+log = logging.getLogger("gateway.dashboard")
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+async def gateway_status(gateway: Gateway) -> dict[str, Any]:
+    file_manifest, live = gateway.file_manifest, gateway.manifest
+    counters: dict[str, dict[str, int]] = {}
+    recent: list[dict[str, Any]] = []
+    database_error = None
+    if gateway.runtime is not None:
+        try:
+            counters = await store.counters(gateway.runtime.db)
+            recent = await store.shadow_results(gateway.runtime.db, limit=25)
+        except Exception as exc:  # the dashboard still shows what this worker knows
+            database_error = f"{type(exc).__name__}: {exc}"
+    for (route_id, name), amount in gateway.metrics.pending.items():
+        counters.setdefault(route_id, {})
+        counters[route_id][name] = counters[route_id].get(name, 0) + amount
+    latencies = {}
+    if gateway.runtime is not None:
+        latencies = {(r["route_id"], r["side"]): r for r in gateway.runtime.stats.by_route()}
+
+    routes = []
+    by_file: dict[str, Counter[str]] = {}
+    for entry in file_manifest.entries.values():
+        figures = counters.get(entry.id, {})
+        comparisons = figures.get("shadow_comparisons", 0)
+        differing = figures.get("shadow_mismatches", 0) + figures.get("shadow_errors", 0)
+        sides = {}
+        for side in ("legacy", "async"):
+            requests = figures.get(f"requests_{side}", 0)
+            errors = figures.get(f"errors_{side}", 0)
+            local = latencies.get((entry.id, side), {})
+            sides[side] = {
+                "requests": requests,
+                "errors": errors,
+                "error_rate": _rate(errors, requests),
+                "p50_ms": local.get("p50_ms"),
+                "p95_ms": local.get("p95_ms"),
+            }
+        effective = live.entries[entry.id].status
+        routes.append(
+            {
+                "id": entry.id,
+                "method": entry.method,
+                "path": entry.path,
+                "legacy_file": entry.legacy_file,
+                "status": entry.status,
+                "effective_status": effective,
+                "percent": entry.percent if entry.status == "canary" else None,
+                "parity": {
+                    "comparisons": comparisons,
+                    "mismatches": figures.get("shadow_mismatches", 0),
+                    "noise": figures.get("shadow_noise", 0),
+                    "errors": figures.get("shadow_errors", 0),
+                    "skipped": figures.get("shadow_skipped", 0),
+                    "rate": _rate(comparisons - differing, comparisons),
+                },
+                "fallbacks": figures.get("fallbacks", 0),
+                "sides": sides,
+                "rollback": gateway.rollbacks.get(entry.id),
+            }
+        )
+        file = entry.legacy_file or "(async only)"
+        by_file.setdefault(file, Counter())[entry.status] += 1
+    counts = file_manifest.counts()
+    total = sum(counts.values())
+    return {
+        "manifest": {
+            "path": file_manifest.path,
+            "version": file_manifest.version,
+            "live_version": live.version,
+            "error": gateway.manifest_error,
+        },
+        "counts": counts,
+        "progress": {
+            "total": total,
+            "migrated_percent": round(100 * counts["async"] / total, 1) if total else 0.0,
+            "by_file": {
+                file: {status: tally.get(status, 0) for status in STATUSES}
+                for file, tally in sorted(by_file.items())
+            },
+        },
+        "routes": routes,
+        "mismatches": [_mismatch(row) for row in recent],
+        "rollbacks": list(gateway.rollbacks.values()),
+        "runtime": gateway.runtime_facts(),
+        "database_error": database_error,
+    }
+
+
+def _mismatch(row: dict[str, Any]) -> dict[str, Any]:
+    query = f"?{row['query']}" if row["query"] else ""
+    return {
+        "route_id": row["route_id"],
+        "kind": row["kind"],
+        "request": f"{row['method']} {row['path']}{query}",
+        "request_body": row["request_body"],
+        "legacy_status": row["legacy_status"],
+        "async_status": row["async_status"],
+        "differences": row["differences"],
+        "at": row["created_at"],
+    }
+
+
+def dashboard_html(status: dict[str, Any]) -> str:
+    return _templates.get_template("dashboard.html").render(status=status, statuses=STATUSES)
