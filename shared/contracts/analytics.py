@@ -1,0 +1,69 @@
+"""Request rules for the analytics endpoints."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, Field, StrictInt, StrictStr
+
+from shared.contracts.common import PageQuery, Timestamp
+from shared.contracts.config import bounded_json
+
+EVENT_NAME = re.compile(r"[a-z0-9_.]{1,64}")
+EVENT_NAME_RULE = "1 to 64 characters of a-z, 0-9, '_' and '.'"
+MAX_PROPS_BYTES = 4096
+FUNNEL_STEPS = (2, 6)
+# users.id is a 32-bit integer on PostgreSQL: a larger id can name no one.
+MAX_ID = 2_147_483_647
+
+
+def _event_name(value: str) -> str:
+    if not EVENT_NAME.fullmatch(value):
+        raise ValueError(f"must be {EVENT_NAME_RULE}")
+    return value
+
+
+def _funnel_steps(value: str) -> str:
+    names = value.split(",")
+    low, high = FUNNEL_STEPS
+    if not low <= len(names) <= high:
+        raise ValueError(f"must list {low} to {high} comma-separated event names")
+    if not all(EVENT_NAME.fullmatch(name) for name in names):
+        raise ValueError(f"must be event names of {EVENT_NAME_RULE}, separated by commas")
+    if len(set(names)) != len(names):
+        raise ValueError("must not repeat an event name")
+    return value
+
+
+EventName = Annotated[str, AfterValidator(_event_name)]
+Days = Annotated[int, Field(ge=1, le=90, description="Days back from now, 1..90")]
+BoundedUserId = Annotated[int, Field(ge=1, le=MAX_ID, description="The user's id (users.id)")]
+
+
+class TrackEvent(BaseModel):
+    event: Annotated[StrictStr, AfterValidator(_event_name)]
+    user_id: Annotated[StrictInt, Field(ge=1, le=MAX_ID)] | None = None
+    props: Annotated[dict[str, Any], AfterValidator(bounded_json(MAX_PROPS_BYTES))] | None = None
+
+
+class EventsQuery(PageQuery):
+    name: EventName | None = None
+    since: Timestamp | None = None
+    user_id: BoundedUserId | None = None
+
+
+class DaysQuery(BaseModel):
+    days: Days = 7
+
+
+class ActivityPath(BaseModel):
+    user_id: BoundedUserId
+
+
+class FunnelQuery(BaseModel):
+    steps: Annotated[str, AfterValidator(_funnel_steps)]
+    days: Days = 7
+
+    def step_names(self) -> list[str]:
+        return self.steps.split(",")
