@@ -96,7 +96,32 @@ class Answer:
                 body = json.loads(raw)
             except ValueError:
                 pass
+        elif content_type.startswith("text/event-stream"):
+            body = server_sent_events(body)
         return cls(status=status, content_type=content_type, body=body, served_by=served_by)
+
+
+def server_sent_events(text: str) -> list[dict[str, Any]]:
+    """A stream as its events (comments such as heartbeats dropped, JSON data parsed), so
+    two streams compare field by field and a clock in an `id:` shows up as noise."""
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        event: dict[str, Any] = {}
+        for line in block.split("\n"):
+            if not line or line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "data":
+                try:
+                    event["data"] = json.loads(value)
+                except ValueError:
+                    event["data"] = value
+            else:
+                event[name] = value
+        if event:
+            events.append(event)
+    return events
 
 
 def compare_answers(entry: RouteEntry, legacy: Answer, modern: Answer) -> list[Difference]:

@@ -8,7 +8,6 @@ forced onto that half. Responses are compared on status, content type and JSON b
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,17 +102,11 @@ def parity_settings(settings: Settings, database_url: str) -> Settings:
             "admin_token": PARITY_ADMIN_TOKEN,
             "telegram_bot_token": None,
             "telegram_webhook_secret": PARITY_WEBHOOK_SECRET,
+            # A stream ends after a second, so its events can be compared.
+            "sse_poll_seconds": 0.2,
+            "sse_max_seconds": 1.0,
         }
     )
-
-
-def _decode(response: httpx.Response) -> Any:
-    if "json" in response.headers.get("content-type", ""):
-        try:
-            return response.json()
-        except json.JSONDecodeError:
-            return response.text
-    return response.text
 
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -161,10 +154,10 @@ async def replay(
                     json=case.json_body if content is None and case.json_body is not None else None,
                     content=content,
                 )
-                answer = Answer(
-                    status=response.status_code,
-                    content_type=response.headers.get("content-type", ""),
-                    body=_decode(response),
+                answer = Answer.from_bytes(
+                    response.status_code,
+                    response.headers.get("content-type", ""),
+                    response.content,
                     served_by=response.headers.get("x-served-by"),
                 )
                 if case.method in WRITE_METHODS:
