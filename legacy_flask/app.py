@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -45,6 +46,7 @@ def create_app(
     app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, SETTINGS=settings)
     app.config.update(config or {})
     app.url_map.strict_slashes = False
+    standalone = bridge is None
     app.extensions["loop_bridge"] = bridge or standalone_bridge(settings)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
@@ -57,4 +59,23 @@ def create_app(
         if length is not None and length > settings.max_body_bytes:
             raise RequestEntityTooLarge()
 
+    if standalone:
+        _record_requests(app)  # under the gateway, the gateway records every request
     return app
+
+
+def _record_requests(app: Flask) -> None:
+    """Per-process request figures for /api/metrics when no gateway is in front."""
+
+    @app.before_request
+    def start_clock() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def record(response: Response) -> Response:
+        route_id = request.url_rule.endpoint if request.url_rule else "unmatched"
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        app.extensions["loop_bridge"].resource.stats.record(
+            route_id, "legacy", response.status_code, seconds
+        )
+        return response
