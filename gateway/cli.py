@@ -249,6 +249,19 @@ def cmd_shadow_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync_manifest(args: argparse.Namespace) -> int:
+    from gateway.flip import add_missing_routes
+    from gateway.lint import flask_routes
+
+    settings = get_settings()
+    path = args.manifest or settings.migration_manifest
+    added = add_missing_routes(path, flask_routes(settings))
+    for route_id in added:
+        console.print(f"[green]+[/] {route_id} (legacy)")
+    console.print(f"{path}: {len(added)} route(s) added, existing entries untouched")
+    return 0
+
+
 def cmd_clear_rollback(args: argparse.Namespace) -> int:
     from gateway import store
     from shared.database.engine import Database
@@ -340,6 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--route", help="only this route id")
     report.add_argument("--limit", type=int, default=20, help="recent mismatches to show")
     report.set_defaults(handler=cmd_shadow_report)
+
+    sync = commands.add_parser(
+        "sync-manifest", help="add Flask routes missing from the manifest (as legacy)"
+    )
+    sync.add_argument("--manifest")
+    sync.set_defaults(handler=cmd_sync_manifest)
 
     clear = commands.add_parser("clear-rollback", help="end a route's automatic rollback")
     clear.add_argument("route_id")

@@ -26,10 +26,7 @@ def flip_route(path: str | Path, route_id: str, status: str, *, percent: int | N
     if percent is not None and status != "canary":
         raise FlipError("--percent only applies to canary")
     path = Path(path)
-    yaml = YAML()  # round-trip: comments, key order and quoting survive
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml = _round_trip()
     document = yaml.load(path.read_text(encoding="utf-8"))
     routes = document.get("routes") if document else None
     if not routes or route_id not in routes:
@@ -51,9 +48,50 @@ def flip_route(path: str | Path, route_id: str, status: str, *, percent: int | N
         parse_manifest(text, path=str(path))
     except ManifestError as exc:
         raise FlipError(str(exc)) from None
+    _replace(path, text)
+    return previous
+
+
+def _round_trip() -> YAML:
+    yaml = YAML()  # round-trip: comments, key order and quoting survive
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _replace(path: Path, text: str) -> None:
     # Written whole and renamed into place: a watching gateway never reads half a file.
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".manifest-", suffix=".yaml")
     with os.fdopen(handle, "w", encoding="utf-8") as file:
         file.write(text)
     os.replace(temporary, path)
-    return previous
+
+
+def add_missing_routes(
+    path: str | Path, flask_routes: dict[str, tuple[str, str, str]]
+) -> list[str]:
+    """Append an entry (status legacy) for every Flask route the manifest lacks; existing
+    entries, comments and order are left exactly as they are. Returns the added ids."""
+    path = Path(path)
+    yaml = _round_trip()
+    document = yaml.load(path.read_text(encoding="utf-8"))
+    routes = document["routes"]
+    added = []
+    for route_id, (method, rule, source) in sorted(flask_routes.items()):
+        if route_id in routes:
+            continue
+        routes[route_id] = {
+            "method": method,
+            "path": rule,
+            "legacy_file": source,
+            "status": "legacy",
+        }
+        added.append(route_id)
+    if added:
+        buffer = io.StringIO()
+        yaml.dump(document, buffer)
+        text = buffer.getvalue()
+        parse_manifest(text, path=str(path))
+        _replace(path, text)
+    return added

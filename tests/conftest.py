@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = [b for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b]
 POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"  # the plain form
+    "TEST_POSTGRES_URL",
+    "postgresql://postgres@127.0.0.1:5432/test",  # the plain form
 )
 SQLITE_BASE_URL = "sqlite+aiosqlite:///unused.db"
 ADMIN_TOKEN = "test-admin-token-0123456789"

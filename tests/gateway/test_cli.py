@@ -174,3 +174,21 @@ def test_serve_then_flip_a_route_and_restart(tmp_path: Path) -> None:
         else:
             assert after.status_code == before.status_code
             assert set(after.json()) == set(before.json())
+
+
+def test_sync_manifest_adds_missing_flask_routes_and_keeps_the_rest(tmp_path: Path) -> None:
+    original = MANIFEST.read_text()
+    lines = original.splitlines(keepends=True)
+    start = lines.index("  api.health:\n")
+    trimmed = "".join(lines[:start] + lines[start + 5 :])  # api.health's five lines removed
+    path = tmp_path / "manifest.yaml"
+    path.write_text(trimmed)
+    result = gateway_cli("sync-manifest", "--manifest", str(path))
+    assert result.returncode == 0, result.stdout
+    assert "+ api.health (legacy)" in result.stdout
+    after = path.read_text()
+    assert after.startswith(trimmed)  # nothing existing touched, comments included
+    assert "  api.health:\n    method: GET\n    path: /api/health\n" in after
+    assert gateway_cli("lint", "--manifest", str(path)).returncode in (0, 1)
+    again = gateway_cli("sync-manifest", "--manifest", str(path))
+    assert "0 route(s) added" in again.stdout
