@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from async_api.admin.router import router as admin_router
 from async_api.analytics.router import router as analytics_router
@@ -14,9 +16,9 @@ from async_api.categories.router import router as categories_router
 from async_api.config.router import router as config_router
 from async_api.dashboard.router import router as dashboard_router
 from async_api.digest.router import router as digest_router
-from async_api.errors import register_error_handlers
-from async_api.limits import BodySizeLimit
+from async_api.errors import ErrorResponse, register_error_handlers
 from async_api.events.router import router as events_router
+from async_api.limits import BodySizeLimit
 from async_api.metrics.router import router as metrics_router
 from async_api.news.router import router as news_router
 from async_api.notifications.router import router as notifications_router
@@ -78,11 +80,44 @@ def create_app(*, settings: Settings | None = None, runtime: Runtime | None = No
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.openapi = lambda: catalogue_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     register_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+def catalogue_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document without its 422 responses: validation errors are the catalogue's
+    400 (documented per route with `error_responses`), never FastAPI's 422 body."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if responses.pop("422", None) is not None and "400" not in responses:
+                    responses["400"] = {
+                        "description": "Invalid parameter or body",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ErrorResponse"}
+                            }
+                        },
+                    }
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components.setdefault(
+            "ErrorResponse",
+            ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}"),
+        )
+        for name, definition in components["ErrorResponse"].pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def async_routes() -> dict[str, tuple[str, str]]:
