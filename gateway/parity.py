@@ -3,11 +3,14 @@
 Each half gets its own freshly migrated and seeded database (same backend, same demo
 anchor), and the whole corpus is replayed in order through the gateway with every route
 forced onto that half. Responses are compared on status, content type and JSON body
-(after the manifest's rules for the route).
+(after the manifest's rules for the route); after every write, the rows left in the
+database are compared too, once background jobs have settled. A noise pass (legacy run
+twice) tells fields that differ between runs of the same code from real differences.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +28,7 @@ from gateway.compare import Answer, Difference, compare_answers, ignored, json_d
 from gateway.manifest import Manifest, load_manifest
 from shared.database.engine import Database
 from shared.database.migrate import apply_migrations, demo_anchor, load_demo
-from shared.database.schema import TABLES
+from shared.database.schema import TABLES, digest_jobs
 from shared.database.scratch import create_scratch_database, drop_scratch_database
 from shared.settings import Settings
 
@@ -118,9 +121,25 @@ async def dump_rows(db: Database) -> dict[str, list[dict[str, Any]]]:
     for table in TABLES:
         if table.name.startswith("gateway_"):
             continue
-        rows = await db.fetch_all(sa.select(table).order_by(*table.primary_key.columns))
+        order = list(table.primary_key.columns)
+        if not isinstance(order[0].type, sa.Integer) and "created_at" in table.c:
+            order.insert(0, table.c.created_at)  # random keys (job UUIDs): creation order
+        rows = await db.fetch_all(sa.select(table).order_by(*order))
         dump[table.name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
     return dump
+
+
+async def settle_background_work(db: Database, *, seconds: float = 15) -> None:
+    """Wait until background digest jobs (either half's) are finished, so the rows a write
+    leaves behind are compared at rest."""
+    from legacy_flask.jobs import jobs_in_flight
+
+    pending = sa.select(sa.func.count()).where(digest_jobs.c.status.in_(("queued", "running")))
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if not jobs_in_flight() and not await db.scalar(pending):
+            return
+        await asyncio.sleep(0.05)
 
 
 def _plain(value: Any) -> Any:
@@ -162,6 +181,7 @@ async def replay(
                 )
                 if case.method in WRITE_METHODS:
                     runtime = app.state.gateway.runtime
+                    await settle_background_work(runtime.db)
                     answer.rows = await dump_rows(runtime.db)
                 answers.append(answer)
                 if on_case is not None:

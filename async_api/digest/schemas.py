@@ -23,3 +23,29 @@ class Digest(BaseModel):
 
 class DigestResponse(BaseModel):
     digest: Digest
+
+
+class DigestJobCreated(BaseModel):
+    job_id: str
+    status: str
+
+
+class DigestJob(BaseModel):
+    job_id: str
+    status: str
+    digest: Digest | None = None
+    error: str | None = None
+
+
+class DigestList(BaseModel):
+    items: list[Digest]
+    total: int
+    limit: int
+    offset: int
+
+
+class DigestOptions(BaseModel):
+    style: list[str]
+    tone: list[str]
+    length: list[str]
+    audience: list[str]

@@ -1,4 +1,4 @@
-"""Request rules for digest generation."""
+"""Request rules for digests: generation, jobs, history."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 from pydantic.functional_validators import AfterValidator
 
-from shared.contracts.common import StrictUserId, _known_category
+from shared.contracts.common import Limit, Offset, StrictUserId, UserId, _known_category
+from shared.contracts.users import RowId
 from shared.digest import DIGEST_DEFAULTS, MAX_DIGEST_CATEGORIES, DigestParams
+
+# The option lists of shared.digest.DIGEST_OPTIONS, as types.
+Style = Literal["brief", "analytical", "casual", "newsletter"]
+Tone = Literal["neutral", "optimistic", "critical"]
+Length = Literal["short", "medium", "long"]
+Audience = Literal["general", "investors", "tech", "students"]
 
 
 class DigestRequest(BaseModel):
@@ -20,10 +27,10 @@ class DigestRequest(BaseModel):
         ]
         | None
     ) = None
-    style: Literal["brief", "analytical", "casual", "newsletter"] = DIGEST_DEFAULTS["style"]
-    tone: Literal["neutral", "optimistic", "critical"] = DIGEST_DEFAULTS["tone"]
-    length: Literal["short", "medium", "long"] = DIGEST_DEFAULTS["length"]
-    audience: Literal["general", "investors", "tech", "students"] = DIGEST_DEFAULTS["audience"]
+    style: Style = DIGEST_DEFAULTS["style"]
+    tone: Tone = DIGEST_DEFAULTS["tone"]
+    length: Length = DIGEST_DEFAULTS["length"]
+    audience: Audience = DIGEST_DEFAULTS["audience"]
     user_id: StrictUserId | None = None
 
     def params(self) -> DigestParams:
@@ -35,3 +42,13 @@ class DigestRequest(BaseModel):
             length=self.length,
             audience=self.audience,
         )
+
+
+class DigestHistoryQuery(BaseModel):
+    user_id: UserId | None = None
+    limit: Limit = 20
+    offset: Offset = 0
+
+
+class DigestPath(BaseModel):
+    digest_id: RowId

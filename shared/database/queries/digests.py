@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,3 +50,21 @@ async def store_digest(
 async def digest_by_id(db: Database, *, digest_id: int) -> dict[str, Any] | None:
     row = await db.fetch_one(sa.select(digests).where(digests.c.id == digest_id))
     return digest_item(row) if row else None
+
+
+async def digests_of_user(
+    db: Database, *, user_id: int, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of a user's digests, newest first, and how many there are in all."""
+    mine = digests.c.user_id == user_id
+    rows, total = await asyncio.gather(
+        db.fetch_all(
+            sa.select(digests)
+            .where(mine)
+            .order_by(digests.c.created_at.desc(), digests.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ),
+        db.scalar(sa.select(sa.func.count()).select_from(digests).where(mine)),
+    )
+    return [digest_item(row) for row in rows], int(total or 0)

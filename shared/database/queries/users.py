@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import sqlalchemy as sa
 
 from shared.database.engine import Database
 from shared.database.rows import iso, utcnow
-from shared.database.schema import users
+from shared.database.schema import bookmarks, digests, subscriptions, users
 
 
 def user_item(row: dict[str, Any]) -> dict[str, Any]:
@@ -54,3 +55,16 @@ async def get_or_create_user(
         }
         result = await tx.execute(users.insert().values(values).returning(users.c.id))
         return {"id": result.scalar_one(), **values}, True
+
+
+async def activity_counts(db: Database, *, user_id: int) -> dict[str, int]:
+    """What a profile shows: three counts, each in SQL, run concurrently."""
+
+    def count(table: sa.Table) -> sa.Select:
+        return sa.select(sa.func.count()).select_from(table).where(table.c.user_id == user_id)
+
+    counts = await asyncio.gather(
+        db.scalar(count(subscriptions)), db.scalar(count(bookmarks)), db.scalar(count(digests))
+    )
+    names = ("subscriptions_count", "bookmarks_count", "digests_count")
+    return {name: int(value or 0) for name, value in zip(names, counts, strict=True)}

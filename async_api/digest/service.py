@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import Any
+
+from shared.contracts.common import page
+from shared.database.engine import Database
+from shared.database.queries import digest_jobs as job_queries
+from shared.database.queries import digests as queries
+from shared.digest import DigestParams
+from shared.digest_jobs import canonical_job_id, run_digest_job
+from shared.errors import not_found
+from shared.runtime import Runtime
+
+
+async def start_digest_job(*, rt: Runtime, params: DigestParams, user_id: int | None) -> str:
+    """Queue the job and build it in a task on this loop; answers before the AI does."""
+    job_id = await job_queries.create_job(rt.db, params=params.as_dict(), user_id=user_id)
+    rt.spawn(
+        run_digest_job(db=rt.db, writer=rt.writer, job_id=job_id, params=params, user_id=user_id)
+    )
+    return job_id
+
+
+async def digest_job(*, db: Database, job_id: str) -> dict[str, Any]:
+    canonical = canonical_job_id(job_id)
+    job = await job_queries.job_by_id(db, job_id=canonical) if canonical else None
+    if job is None:
+        raise not_found("digest job")
+    return job
+
+
+async def history(*, db: Database, user_id: int, limit: int, offset: int) -> dict[str, Any]:
+    items, total = await queries.digests_of_user(db, user_id=user_id, limit=limit, offset=offset)
+    return page(items, total=total, limit=limit, offset=offset)
+
+
+async def digest(*, db: Database, digest_id: int) -> dict[str, Any]:
+    found = await queries.digest_by_id(db, digest_id=digest_id)
+    if found is None:
+        raise not_found("digest")
+    return found
