@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from fastapi.routing import APIRoute
 
 from async_api.admin import service
 from async_api.admin.schemas import (
@@ -23,9 +21,9 @@ from async_api.admin.schemas import (
     UserPage,
     UserResponse,
 )
-from async_api.deps import Admin, Db, RuntimeDep, require_admin
+from async_api.bodies import json_body, json_body_doc
+from async_api.deps import Admin, Db, RuntimeDep
 from async_api.errors import error_responses
-from shared.admin_auth import check_admin
 from shared.contracts.admin import (
     AuditQuery,
     BlockUser,
@@ -41,28 +39,9 @@ from shared.contracts.admin import (
 from shared.database.queries import admin as queries
 from shared.web.admin import admin_page as render_admin_page
 
-
-class AdminRoute(APIRoute):
-    """On a route with an `Admin` parameter, checks the token before the body is read.
-
-    FastAPI decodes a JSON body before it runs any dependency, so without this a request
-    with no token and a broken body would be a 400 here and a 401 in the legacy half,
-    which checks the token first. The `Admin` parameter then names the actor.
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-        if not any(dep.call is require_admin for dep in self.dependant.dependencies):
-            return handler
-
-        async def token_first(request: Request) -> Response:
-            check_admin(request.app.state.runtime.settings, request.headers.get("authorization"))
-            return await handler(request)
-
-        return token_first
-
-
-router = APIRouter(tags=["admin"], route_class=AdminRoute)
+# Routes with a JSON body read it with `json_body`, after the admin check and the path,
+# in the same order as the legacy views (see async_api/bodies.py).
+router = APIRouter(tags=["admin"])
 ADMIN_ERRORS = (401, 503)
 
 
@@ -118,10 +97,12 @@ async def get_user(_actor: Admin, db: Db, path: Annotated[UserPath, Path()]) -> 
     name="admin.block_user",
     response_model=UserResponse,
     responses=error_responses(400, 404, *ADMIN_ERRORS),
+    openapi_extra=json_body_doc(BlockUser),
 )
 async def block_user(
-    actor: Admin, db: Db, path: Annotated[UserPath, Path()], change: BlockUser
+    actor: Admin, db: Db, path: Annotated[UserPath, Path()], request: Request
 ) -> dict:
+    change = await json_body(request, BlockUser)
     user = await service.set_blocked(
         db=db, actor=actor, user_id=path.user_id, blocked=change.blocked, reason=change.reason
     )
@@ -147,8 +128,10 @@ async def list_sources(_actor: Admin, db: Db) -> dict:
     status_code=201,
     response_model=SourceResponse,
     responses=error_responses(400, 409, *ADMIN_ERRORS),
+    openapi_extra=json_body_doc(SourceCreate),
 )
-async def create_source(actor: Admin, db: Db, source: SourceCreate) -> dict:
+async def create_source(actor: Admin, db: Db, request: Request) -> dict:
+    source = await json_body(request, SourceCreate)
     return {"source": await queries.create_source(db, actor=actor, values=source.model_dump())}
 
 
@@ -157,10 +140,12 @@ async def create_source(actor: Admin, db: Db, source: SourceCreate) -> dict:
     name="admin.update_source",
     response_model=SourceResponse,
     responses=error_responses(400, 404, 409, *ADMIN_ERRORS),
+    openapi_extra=json_body_doc(SourceUpdate),
 )
 async def update_source(
-    actor: Admin, db: Db, path: Annotated[SourcePath, Path()], update: SourceUpdate
+    actor: Admin, db: Db, path: Annotated[SourcePath, Path()], request: Request
 ) -> dict:
+    update = await json_body(request, SourceUpdate)
     source = await queries.update_source(
         db, actor=actor, source_id=path.source_id, changes=update.changes()
     )
@@ -210,8 +195,10 @@ async def ingest(actor: Admin, rt: RuntimeDep) -> dict:
     status_code=201,
     response_model=NewsResponse,
     responses=error_responses(400, 404, 409, *ADMIN_ERRORS),
+    openapi_extra=json_body_doc(NewsCreate),
 )
-async def create_news(actor: Admin, db: Db, item: NewsCreate) -> dict:
+async def create_news(actor: Admin, db: Db, request: Request) -> dict:
+    item = await json_body(request, NewsCreate)
     return {"news": await queries.create_news(db, actor=actor, values=item.model_dump())}
 
 
@@ -245,8 +232,10 @@ async def audit_log(_actor: Admin, db: Db, params: Annotated[AuditQuery, Query()
     name="admin.broadcast_digest",
     response_model=BroadcastResponse,
     responses=error_responses(400, 502, 503, 504, *ADMIN_ERRORS),
+    openapi_extra=json_body_doc(BroadcastRequest),
 )
-async def broadcast_digest(actor: Admin, rt: RuntimeDep, request: BroadcastRequest) -> dict:
+async def broadcast_digest(actor: Admin, rt: RuntimeDep, raw: Request) -> dict:
+    request = await json_body(raw, BroadcastRequest)
     return await service.broadcast(
         db=rt.db,
         writer=rt.writer,
