@@ -18,3 +18,27 @@ class NewsItem(BaseModel):
 class LatestNewsResponse(BaseModel):
     news: list[NewsItem]
     count: int
+
+
+class NewsPage(BaseModel):
+    items: list[NewsItem]
+    total: int
+    limit: int
+    offset: int
+
+
+class NewsDetail(NewsItem):
+    likes: int
+    dislikes: int
+
+
+class FeedbackCounts(BaseModel):
+    news_id: int
+    likes: int
+    dislikes: int
+
+
+class NewsStats(BaseModel):
+    total: int
+    by_category: dict[str, int]
+    last_published_at: str | None

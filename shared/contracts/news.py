@@ -2,11 +2,93 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from datetime import datetime
+from typing import Annotated, Literal
 
-from shared.contracts.common import CategoryName, Limit
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from shared import categories
+from shared.contracts.common import CategoryName, Limit, StrictUserId, Timestamp
+from shared.database.queries.news import MAX_ID
+
+# The shared `Offset` has no upper bound; PostgreSQL refuses an OFFSET past BIGINT (a 500).
+PageOffset = Annotated[int, Field(ge=0, le=MAX_ID, description="Rows to skip")]
+
+
+def category_names(value: str) -> list[str]:
+    """`crypto, ai` -> `["crypto", "ai"]`: a comma list, each name trimmed, no repeats."""
+    return list(dict.fromkeys(part.strip() for part in value.split(",")))
+
+
+def _known_category_list(value: str) -> str:
+    if not all(categories.is_known(name) for name in category_names(value)):
+        raise ValueError("must be known categories or subcategories, separated by commas")
+    return value
 
 
 class LatestNewsQuery(BaseModel):
     category: CategoryName | None = None
     limit: Limit = 20
+
+
+class NewsPageQuery(BaseModel):
+    """`limit` and `offset` of the list endpoints under /api/news."""
+
+    limit: Limit = 20
+    offset: PageOffset = 0
+
+
+class NewsListQuery(BaseModel):
+    # A plain string to both halves (the async half would read a `list` field from
+    # repeated parameters); `categories` gives the names.
+    category: Annotated[str, AfterValidator(_known_category_list)] | None = None
+    source: Annotated[str, StringConstraints(min_length=1, max_length=120)] | None = None
+    since: Timestamp | None = None
+    until: Timestamp | None = None
+    order: Literal["published_at", "importance"] = "published_at"
+    limit: Limit = 20
+    offset: PageOffset = 0
+
+    @field_validator("until")
+    @classmethod
+    def _until_after_since(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        since = info.data.get("since")
+        if value is not None and since is not None and value <= since:
+            raise ValueError("must be after since")
+        return value
+
+    @property
+    def categories(self) -> list[str] | None:
+        return category_names(self.category) if self.category else None
+
+
+class NewsSearchQuery(BaseModel):
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
+    limit: Limit = 20
+    offset: PageOffset = 0
+
+
+class TrendingNewsQuery(BaseModel):
+    hours: Annotated[int, Field(ge=1, le=168, description="The window, in hours")] = 24
+    limit: Limit = 20
+    offset: PageOffset = 0
+
+
+def _vote(value: int) -> int:
+    if value not in (1, -1):
+        raise ValueError("must be 1 or -1")
+    return value
+
+
+class NewsFeedback(BaseModel):
+    # Bounded like a users.id column: the shared `StrictUserId` lets PostgreSQL refuse it (500).
+    user_id: Annotated[StrictUserId, Field(le=MAX_ID)] | None = None
+    value: Annotated[StrictInt, AfterValidator(_vote)]
