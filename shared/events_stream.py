@@ -18,9 +18,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from shared.contracts.events import MAX_EVENT_ID
 from shared.database.queries.events import ChangeCursor
 from shared.database.rows import utcnow
+from shared.database.schema import MAX_ID
 from shared.errors import invalid
 from shared.settings import Settings
 
@@ -41,7 +41,7 @@ def cursor_text(cursor: ChangeCursor) -> str:
 
 def parse_cursor(text: str) -> ChangeCursor:
     match = _CURSOR.fullmatch(text.strip())
-    if match is not None and int(match[2]) <= MAX_EVENT_ID:
+    if match is not None and int(match[2]) <= MAX_ID:
         try:
             return ChangeCursor(datetime.fromisoformat(match[1]), int(match[2]))
         except ValueError:

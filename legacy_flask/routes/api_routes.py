@@ -1,4 +1,5 @@
-"""`/api`: categories, subscriptions, users, the Telegram webhook, digests, bookmarks."""
+"""`/api`: health and version, categories and sources, news, subscriptions, users and
+preferences, the Telegram webhook, digests and digest jobs, bookmarks, notifications."""
 
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ from pydantic import (
     BeforeValidator,
     Field,
     StrictBool,
-    StrictInt,
     StrictStr,
     StringConstraints,
     ValidationInfo,
@@ -19,12 +18,13 @@ from pydantic import (
 from pydantic.functional_validators import AfterValidator
 
 from shared.categories import CATEGORY_TREE
-from shared.contracts.common import PageQuery, Timestamp, _top_level_category
-
-# Ids are INTEGER columns: a larger number can name no row, and PostgreSQL would refuse it.
-MAX_ROW_ID = 2**31 - 1
-RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
-StrictRowId = Annotated[StrictInt, Field(ge=1, le=MAX_ROW_ID)]
+from shared.contracts.common import (
+    PageQuery,
+    RowId,
+    StrictRowId,
+    Timestamp,
+    _top_level_category,
+)
 
 
 def _http_url(value: str) -> str:

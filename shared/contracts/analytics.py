@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, Field, StrictStr
 
-from shared.contracts.common import PageQuery, Timestamp
+from shared.contracts.common import PageQuery, StrictUserId, Timestamp, UserId
 from shared.contracts.config import bounded_json
 
 EVENT_NAME = re.compile(r"[a-z0-9_.]{1,64}")
@@ -15,7 +15,6 @@ EVENT_NAME_RULE = "1 to 64 characters of a-z, 0-9, '_' and '.'"
 MAX_PROPS_BYTES = 4096
 FUNNEL_STEPS = (2, 6)
 # users.id is a 32-bit integer on PostgreSQL: a larger id can name no one.
-MAX_ID = 2_147_483_647
 
 
 def _event_name(value: str) -> str:
@@ -38,19 +37,18 @@ def _funnel_steps(value: str) -> str:
 
 EventName = Annotated[str, AfterValidator(_event_name)]
 Days = Annotated[int, Field(ge=1, le=90, description="Days back from now, 1..90")]
-BoundedUserId = Annotated[int, Field(ge=1, le=MAX_ID, description="The user's id (users.id)")]
 
 
 class TrackEvent(BaseModel):
     event: Annotated[StrictStr, AfterValidator(_event_name)]
-    user_id: Annotated[StrictInt, Field(ge=1, le=MAX_ID)] | None = None
+    user_id: StrictUserId | None = None
     props: Annotated[dict[str, Any], AfterValidator(bounded_json(MAX_PROPS_BYTES))] | None = None
 
 
 class EventsQuery(PageQuery):
     name: EventName | None = None
     since: Timestamp | None = None
-    user_id: BoundedUserId | None = None
+    user_id: UserId | None = None
 
 
 class DaysQuery(BaseModel):
@@ -58,7 +56,7 @@ class DaysQuery(BaseModel):
 
 
 class ActivityPath(BaseModel):
-    user_id: BoundedUserId
+    user_id: UserId
 
 
 class FunnelQuery(BaseModel):

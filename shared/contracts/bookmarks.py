@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from shared.contracts.common import Limit, Offset, StrictUserId, UserId
-from shared.contracts.users import RowId, StrictRowId
+from shared.contracts.common import Limit, Offset, RowId, StrictRowId, StrictUserId, UserId
 
 
 class BookmarksQuery(BaseModel):

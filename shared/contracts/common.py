@@ -8,10 +8,12 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field, StrictInt
 
 from shared import categories
+from shared.database.schema import MAX_ID
 
 Limit = Annotated[int, Field(ge=1, le=100, description="Page size, 1..100")]
-Offset = Annotated[int, Field(ge=0, description="Rows to skip")]
-MAX_ID = 2_147_483_647  # PostgreSQL's integer: a larger id can name nothing
+Offset = Annotated[int, Field(ge=0, le=MAX_ID, description="Rows to skip")]
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+StrictRowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 UserId = Annotated[int, Field(ge=1, le=MAX_ID, description="The user's id (users.id)")]
 StrictUserId = Annotated[StrictInt, Field(ge=1, le=MAX_ID, description="The user's id (users.id)")]
 

@@ -7,8 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 from pydantic.functional_validators import AfterValidator
 
-from shared.contracts.common import Limit, Offset, StrictUserId, UserId, _known_category
-from shared.contracts.users import RowId
+from shared.contracts.common import Limit, Offset, RowId, StrictUserId, UserId, _known_category
 from shared.digest import DIGEST_DEFAULTS, MAX_DIGEST_CATEGORIES, DigestParams
 
 # The option lists of shared.digest.DIGEST_OPTIONS, as types.

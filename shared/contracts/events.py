@@ -20,6 +20,7 @@ from pydantic import (
 
 from shared.contracts.common import (
     PageQuery,
+    RowId,
     Timestamp,
     TopCategory,
     _naive_utc,
@@ -28,7 +29,6 @@ from shared.contracts.common import (
 from shared.errors import message
 
 # events.id is a 32-bit integer on PostgreSQL: a larger id is a 400, not a database error.
-MAX_EVENT_ID = 2_147_483_647
 _MONTH = re.compile(r"\d{4}-\d{2}")
 
 
@@ -71,7 +71,7 @@ EventCategory = Annotated[StrictStr, AfterValidator(_top_level_category)]
 
 
 class EventPath(BaseModel):
-    event_id: Annotated[int, Field(ge=1, le=MAX_EVENT_ID)]
+    event_id: RowId
 
 
 class EventListQuery(PageQuery):

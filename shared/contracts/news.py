@@ -16,11 +16,7 @@ from pydantic import (
 )
 
 from shared import categories
-from shared.contracts.common import CategoryName, Limit, StrictUserId, Timestamp
-from shared.database.queries.news import MAX_ID
-
-# The shared `Offset` has no upper bound; PostgreSQL refuses an OFFSET past BIGINT (a 500).
-PageOffset = Annotated[int, Field(ge=0, le=MAX_ID, description="Rows to skip")]
+from shared.contracts.common import CategoryName, Limit, Offset, StrictUserId, Timestamp
 
 
 def category_names(value: str) -> list[str]:
@@ -43,7 +39,7 @@ class NewsPageQuery(BaseModel):
     """`limit` and `offset` of the list endpoints under /api/news."""
 
     limit: Limit = 20
-    offset: PageOffset = 0
+    offset: Offset = 0
 
 
 class NewsListQuery(BaseModel):
@@ -55,7 +51,7 @@ class NewsListQuery(BaseModel):
     until: Timestamp | None = None
     order: Literal["published_at", "importance"] = "published_at"
     limit: Limit = 20
-    offset: PageOffset = 0
+    offset: Offset = 0
 
     @field_validator("until")
     @classmethod
@@ -73,13 +69,13 @@ class NewsListQuery(BaseModel):
 class NewsSearchQuery(BaseModel):
     q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
     limit: Limit = 20
-    offset: PageOffset = 0
+    offset: Offset = 0
 
 
 class TrendingNewsQuery(BaseModel):
     hours: Annotated[int, Field(ge=1, le=168, description="The window, in hours")] = 24
     limit: Limit = 20
-    offset: PageOffset = 0
+    offset: Offset = 0
 
 
 def _vote(value: int) -> int:
@@ -89,6 +85,5 @@ def _vote(value: int) -> int:
 
 
 class NewsFeedback(BaseModel):
-    # Bounded like a users.id column: the shared `StrictUserId` lets PostgreSQL refuse it (500).
-    user_id: Annotated[StrictUserId, Field(le=MAX_ID)] | None = None
+    user_id: StrictUserId | None = None
     value: Annotated[StrictInt, AfterValidator(_vote)]

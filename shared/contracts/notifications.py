@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from shared.contracts.common import Limit, Offset, UserId
-from shared.contracts.users import RowId
+from shared.contracts.common import Limit, Offset, RowId, UserId
 
 
 class NotificationsQuery(BaseModel):

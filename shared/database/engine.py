@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -17,6 +18,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from shared.errors import ApiError
+
+log = logging.getLogger(__name__)
 
 _CONNECTIVITY_ERRORS = (OperationalError, InterfaceError, OSError, ConnectionError)
 # SQLite reports schema mistakes as OperationalError too: those are bugs, not an outage.
@@ -105,7 +108,10 @@ class Database:
         if self.backend == "sqlite":
             database = make_url(self.url).database
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    Path(database).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:  # start anyway: queries answer 503, health says down
+                    log.error("cannot create the folder of %s: %s", database, exc)
             options["connect_args"] = {"timeout": 30}  # wait for a busy writer, not fail
             options["pool_size"] = self.pool_size
         else:

@@ -17,6 +17,9 @@ metadata = sa.MetaData(
     }
 )
 
+# Ids are PostgreSQL `integer`s: a larger number can name no row (and must not reach SQL).
+MAX_ID = 2_147_483_647
+
 # SQLite would reuse the highest id after a delete; AUTOINCREMENT makes it behave like
 # a PostgreSQL sequence, so both backends hand out the same ids for the same writes.
 _SQLITE = {"sqlite_autoincrement": True}

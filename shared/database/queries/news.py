@@ -15,10 +15,7 @@ from shared.categories import CATEGORY_TREE, is_known
 from shared.database.engine import Database
 from shared.database.queries.sources import source_id_by_name
 from shared.database.rows import iso, utcnow
-from shared.database.schema import news, news_feedback, sources
-
-# Ids are 32-bit INTEGER columns: a larger one cannot exist (and PostgreSQL would refuse it).
-MAX_ID = 2**31 - 1
+from shared.database.schema import MAX_ID, news, news_feedback, sources
 
 NEWS_COLUMNS = (
     news.c.id,
