@@ -27,7 +27,7 @@ def shadow_gateway(
     def start(
         *, wrap_async: Any = None, route: str = "news.latest_news", **rules: Any
     ) -> tuple[GatewayServer, httpx.Client]:
-        shadow = ShadowRules(**{"noise_sample_rate": 0.0, "timeout_ms": 1000, **rules})
+        shadow = ShadowRules(**{"noise_sample_rate": 0.0, "timeout_ms": 10000, **rules})
         manifest = manifest_with({route: {"status": "shadow", "shadow": shadow}})
         server = GatewayServer(
             make_settings(database_url, manifest_poll_seconds=0.2),
