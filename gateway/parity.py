@@ -297,12 +297,21 @@ def _print_report(report: ParityReport, manifest: Manifest, console: Console) ->
             str(sum(1 for result in results if result.noise)),
         )
     console.print(table)
+    noise: dict[str, dict[str, int]] = {}
     for result in report.results:
         for difference in result.noise:
-            console.print(
-                f"[yellow]~ noise[/] {result.case.route_id} / {result.case.name}: "
-                f"{difference.describe()} (differs between two legacy runs too)"
-            )
+            fields = noise.setdefault(result.case.route_id, {})
+            field = generalised(difference.path)
+            fields[field] = fields.get(field, 0) + 1
+    if noise:
+        console.print(
+            "[yellow]~ noise[/]: fields that differ between two legacy runs too (clocks, random "
+            "ids): reported here, not counted as differences"
+        )
+    for route_id, fields in noise.items():
+        listed = ", ".join(f"{field} ({count})" for field, count in sorted(fields.items()))
+        console.print(f"  [yellow]~[/] {route_id}: {listed}")
+    for result in report.results:
         for difference in result.differences:
             console.print(
                 f"[red]✗[/] {result.case.route_id} / {result.case.name}: {difference.describe()}"
