@@ -12,20 +12,9 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from shared.contracts.validation import BODY_NOT_JSON, api_error_from
-from shared.errors import ApiError, error_body
+from shared.errors import CODE_BY_HTTP_STATUS, ApiError, error_body
 
 log = logging.getLogger(__name__)
-
-_CODE_BY_STATUS = {
-    400: ("invalid_parameter", "bad request"),
-    401: ("unauthorized", "authentication required"),
-    403: ("forbidden", "forbidden"),
-    404: ("not_found", "no such endpoint"),
-    405: ("method_not_allowed", "method not allowed"),
-    409: ("conflict", "conflict"),
-    413: ("payload_too_large", "request body is larger than 1 MiB"),
-    429: ("rate_limited", "too many requests"),
-}
 
 
 class ErrorDetail(BaseModel):
@@ -63,7 +52,7 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
         # FastAPI's words for a body that is not even text (bad UTF-8): Flask says invalid JSON.
         return _json(400, error_body("invalid_json", BODY_NOT_JSON))
-    code, text = _CODE_BY_STATUS.get(exc.status_code, ("internal", "internal server error"))
+    code, text = CODE_BY_HTTP_STATUS.get(exc.status_code, ("internal", "internal server error"))
     return _json(exc.status_code, error_body(code, text), headers=exc.headers)
 
 

@@ -21,6 +21,20 @@ STATUS_BY_CODE = {
 }
 
 
+# Errors raised by the frameworks themselves (unknown path, wrong method, …), in words both
+# halves use.
+CODE_BY_HTTP_STATUS = {
+    400: ("invalid_parameter", "bad request"),
+    401: ("unauthorized", "authentication required"),
+    403: ("forbidden", "forbidden"),
+    404: ("not_found", "no such endpoint"),
+    405: ("method_not_allowed", "method not allowed"),
+    409: ("conflict", "conflict"),
+    413: ("payload_too_large", "request body is larger than 1 MiB"),
+    429: ("rate_limited", "too many requests"),
+}
+
+
 class ApiError(Exception):
     """An error the client should see: status, code, message and maybe the faulty field."""
 
