@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -10,7 +13,7 @@ import httpx
 import pytest
 
 from gateway.manifest import ShadowRules
-from tests.conftest import ANCHOR, make_settings
+from tests.conftest import ANCHOR, ROOT, make_settings
 from tests.support.gateway_server import GatewayServer
 from tests.support.manifests import manifest_with
 from tests.support.misbehaving import misbehaving
@@ -72,7 +75,9 @@ def test_identical_halves_count_comparisons_at_full_parity(shadow_gateway) -> No
     assert route["parity"]["rate"] == 1.0
 
 
-def test_a_mismatch_is_kept_with_a_readable_diff_and_its_request(shadow_gateway) -> None:
+def test_a_mismatch_is_kept_with_a_readable_diff_and_its_request(
+    shadow_gateway, database_url: str
+) -> None:
     server, client = shadow_gateway(wrap_async=misbehaving("different", paths={LATEST}))
     primary = client.get(LATEST, params={"limit": 2, "category": "tech"})
     assert primary.status_code == 200 and primary.json()["count"] == 2  # Flask's answer
@@ -86,6 +91,21 @@ def test_a_mismatch_is_kept_with_a_readable_diff_and_its_request(shadow_gateway)
     assert route_status(client, "news.latest_news")["parity"]["rate"] == 0.0
     page = client.get("/_gateway/").text
     assert "news.length" in page and "GET /api/news/latest?limit=2&amp;category=tech" in page
+
+    # The report an engineer runs reads what every worker wrote to the database.
+    def report() -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "gateway", "shadow-report", "--route", "news.latest_news"],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": database_url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+
+    text = wait_for(lambda: (out := report()) and "GET /api/news/latest" in out and out)
+    assert "news.latest_news" in text and "0.0%" in text
+    assert "count: legacy 2 ≠ async 0" in text
 
 
 def test_shadow_failure_never_changes_primary_response(shadow_gateway) -> None:
