@@ -1,0 +1,46 @@
+"""How much of each scenario a run does: `--quick` (< 5 min), `--full`, `--smoke`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    rounds: int  # each configuration, back to back with the others, this many times
+    duration_s: float  # one wrk run
+    time_cap_s: float  # a burst expected to take longer than this is skipped, and said so
+    slow_after_s: float  # a burst expected to take longer than this gets `slow_rounds`
+    slow_rounds: int
+    sequential: int  # requests per round in the one-at-a-time scenario
+    paced_s: float  # one open-loop run at a fixed rate
+    profile_s: float  # py-spy recording for a missed target (0: none)
+    full_set: bool  # the extra configurations (2 workers, gevent in throughput, ...)
+
+
+QUICK = Mode(
+    "quick",
+    rounds=2,
+    duration_s=2,
+    time_cap_s=12,
+    slow_after_s=6,
+    slow_rounds=2,
+    sequential=2,
+    paced_s=3,
+    profile_s=3,
+    full_set=False,
+)
+FULL = Mode(
+    "full",
+    rounds=5,
+    duration_s=3,
+    time_cap_s=45,
+    slow_after_s=15,
+    slow_rounds=2,
+    sequential=5,
+    paced_s=6,
+    profile_s=10,
+    full_set=True,
+)
+MODES = {mode.name: mode for mode in (QUICK, FULL)}

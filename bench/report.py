@@ -1,0 +1,464 @@
+"""docs/benchmarks.md: verdicts first, then every scenario's table and chart, the
+profiles of missed targets, and how the figures were obtained."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from bench.charts import draw
+from bench.configs import CONFIGURATIONS
+from bench.scenarios import spread
+from bench.verdicts import Verdict
+
+MARKS = {
+    "met": "✅ met",
+    "missed": "❌ missed",
+    "confirmed": "✅ confirmed",
+    "confirmed (larger than claimed)": "✅ confirmed (larger than claimed)",
+    "refuted": "❌ refuted",
+    "partly confirmed": "◐ partly confirmed",
+    "not measured": "— not measured",
+}
+
+# What a missed target's profile shows, in words (the figures beside it are this run's).
+PROFILE_READINGS = {
+    "burst1000": (
+        "At 1,000 at once the worker is busy, not waiting: the bare sleep endpoint costs "
+        "a fraction of a millisecond of CPU per request, this route a few milliseconds, "
+        "and a thousand of them share one core. The tables above say where: the DB layer "
+        "(SQLAlchemy building the statement, aiosqlite handing every statement to its "
+        "connection's thread and the answer back to the loop: with 500 + 500 pooled "
+        "connections that is up to a thousand threads taking turns at the GIL, hence the "
+        "system time), FastAPI's request parsing and validation, and the gateway's own "
+        "share, werkzeug's rule matcher in the dispatcher. The bare `async_api` app "
+        "misses by almost as much, so the gateway is not the main cost: the route and "
+        "the DB layer are, once a thousand requests share a core. `legacy-gevent-1` "
+        "runs the same DB layer faster at this size, most likely because there "
+        "aiosqlite's threads are greenlets: no hand-offs between OS threads and no GIL "
+        "contention; on PostgreSQL (asyncpg, no threads) that cost would not arise, but "
+        "1,000 connections would."
+    ),
+    "pg-throughput": (
+        "Both sides are CPU-bound on one core, so the ratio is the ratio of CPU per "
+        "request. The async route spends it in SQLAlchemy (statement caching and "
+        "compiling), asyncpg (every read is a transaction: BEGIN, the prepared statement, "
+        "and the ROLLBACK of the pool's reset on return, three trips through the "
+        "protocol), Starlette/FastAPI and pydantic, the row conversion in shared/, and "
+        "uvicorn. The legacy route on one sync worker does the same DB work plus Flask and "
+        "a hop to the bridge's loop thread per query, and overlaps nothing; the shared DB "
+        "work dominates both, so async wins by well under 2x. Threads do not change that "
+        "for legacy: a gthread worker overlaps the waits on PostgreSQL, but its 32 threads "
+        "share one GIL with the bridge's loop thread, so it gains little or nothing over "
+        "one sync worker here (compare both ratios in the goals table)."
+    ),
+    "overhead": (
+        "What the gateway adds to every request: its dispatch middleware (a werkzeug rule "
+        "match over the whole manifest), the X-Served-By/X-Route-Id headers, metrics and "
+        "request stats, and the watcher's once-a-second flush to the database; for a "
+        "legacy route also a2wsgi's hand-off to a worker thread and back."
+    ),
+    "shadow": (
+        "The shadow call runs after the primary answer has gone out, but in the same "
+        "process and on the same core: its CPU time (the replayed request on the async "
+        "half, one in ten replayed to Flask again for noise, and the comparison) is taken "
+        "from the primary requests that arrive meanwhile."
+    ),
+    "dashboard": (
+        "The worker is idle for most of the request: this miss is not CPU. The async "
+        "summary does gather its nine figures, but one of them, `activity` "
+        "(`recent_activity` in shared/database/queries/dashboard.py, which both halves' "
+        "summaries use), awaits its count and then its page: two queries one after the "
+        "other. So the summary takes two query times, while every figure on its own "
+        "endpoint takes one (`/api/dashboard/activity` gathers the same two queries). "
+        "Gathering them in `recent_activity` too would bring the summary down to the "
+        "slowest single query."
+    ),
+    "ingest": (
+        "With INGEST_CONCURRENCY=8 the twenty feeds are fetched in three waves; storing "
+        "the pulls then runs one after another (by design, for stable ids)."
+    ),
+    "digest": "Twenty AI calls overlap on the loop; the rest is storing each digest.",
+    "seed-scenario": "Ten requests waiting on the database leave the loop idle.",
+}
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if unit == "s":
+        return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+    if unit == "rps":
+        return f"{value:,.0f}"
+    return f"{value:.1f}"
+
+
+def fmt_spread(values: list[float], unit: str) -> str:
+    s = spread(values)
+    if math.isnan(s["median"]):
+        return "—"
+    low, high = fmt(s["min"], unit), fmt(s["max"], unit)
+    if len(values) == 1 or low == high:
+        return fmt(s["median"], unit)
+    return f"{fmt(s['median'], unit)} ({low}..{high})"
+
+
+def _column(rounds: list[dict[str, Any]]) -> Any:
+    def values(key: str) -> list[float]:
+        return [r[key] for r in rounds if r.get(key) is not None]
+
+    return values
+
+
+HEADS = {
+    "burst": ["all answered in (median, min..max)", "p50", "p99", "answered 2xx", "rounds"],
+    "throughput": ["requests/s (median, min..max)", "p50 ms", "p99 ms", "errors", "rounds"],
+    "paced": [
+        "p50 at 100 req/s (median, min..max)",
+        "p99",
+        "answered 2xx",
+        "saturated: requests/s",
+        "saturated: p50 ms",
+        "rounds",
+    ],
+    "sequential": ["latency (median, min..max)", "p99", "rounds x requests"],
+    "single": ["time (median, min..max)", "answers", "rounds"],
+}
+
+
+def scenario_table(record: dict[str, Any]) -> list[str]:
+    kind = record["kind"]
+    head = ["configuration", "workers x threads", *HEADS[kind]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    skipped, stopped = [], []
+    for name, row in record["rows"].items():
+        done = row["rounds"]
+        if row.get("skipped") or not done:
+            skipped.append(f"- `{name}`: {row.get('skipped') or 'no round completed'}")
+            continue
+        lines.append("| " + " | ".join([f"`{name}`", row["shape"], *_cells(kind, done)]) + " |")
+        if row.get("stopped"):
+            stopped.append(f"- `{name}`: {row['stopped']}")
+    if stopped:
+        lines += ["", "Failed:", *stopped]
+    if skipped:
+        lines += ["", "Not run:", *skipped]
+    return lines
+
+
+def _cells(kind: str, done: list[dict[str, Any]]) -> list[str]:
+    col = _column(done)
+    ok = sum(r.get("ok", 0) for r in done)
+    total = sum(r.get("n", 0) for r in done)
+    answered = f"{ok}/{total}" + ("" if ok == total else " ⚠")
+    if kind == "burst":
+        return [
+            f"**{fmt_spread(col('total_s'), 's')}**",
+            fmt_spread(col("p50_s"), "s"),
+            fmt_spread(col("p99_s"), "s"),
+            answered,
+            str(len(done)),
+        ]
+    if kind == "throughput":
+        return [
+            f"**{fmt_spread(col('rps'), 'rps')}**",
+            fmt_spread(col("p50_ms"), "ms"),
+            fmt_spread(col("p99_ms"), "ms"),
+            str(sum(r["errors"] for r in done)),
+            str(len(done)),
+        ]
+    if kind == "paced":
+        return [
+            f"**{fmt_spread(col('p50_ms'), 'ms')} ms**",
+            fmt_spread(col("p99_ms"), "ms") + " ms",
+            answered,
+            fmt_spread(col("saturated_rps"), "rps"),
+            fmt_spread(col("saturated_p50_ms"), "ms"),
+            str(len(done)),
+        ]
+    if kind == "sequential":
+        return [
+            f"**{fmt_spread(col('median_s'), 's')}**",
+            fmt_spread(col("p99_s"), "s"),
+            f"{len(done)} x {done[0]['n']}",
+        ]
+    answers: dict[str, int] = {}
+    for r in done:
+        for status, count in r["statuses"].items():
+            answers[status] = answers.get(status, 0) + count
+    return [
+        f"**{fmt_spread(col('total_s'), 's')}**",
+        ", ".join(f"{k}: {v}" for k, v in sorted(answers.items())),
+        str(len(done)),
+    ]
+
+
+def verdict_table(verdicts: list[Verdict], what: str) -> list[str]:
+    lines = [f"| {what} | measured in this run | verdict |", "|---|---|---|"]
+    for v in verdicts:
+        lines.append(f"| {v.statement} | {v.measured} | {MARKS.get(v.status, v.status)} |")
+    return lines
+
+
+def scenario_extras(record: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    if "calibration" in record:
+        cal = record["calibration"]
+        lines.append(
+            "Client calibration (the same 1,000 requests to the bare sleep endpoint): the "
+            f"raw asyncio client saw all answered in {fmt(cal['raw']['total_s'], 's')}, "
+            f"httpx.AsyncClient in {fmt(cal['httpx']['total_s'], 's')}. The bursts use the "
+            "raw client so that the figures are the server's, not the client's."
+        )
+    if "endpoints" in record:
+        lines.append(
+            f"Endpoints in the mix ({len(record['endpoints'])}): "
+            + ", ".join(f"`{p}`" for p in record["endpoints"])
+        )
+        if record.get("left_out"):
+            lines.append("")
+            lines.append("Left out (not a 2xx on every configuration):")
+            for path, answers in record["left_out"].items():
+                why = "; ".join(f"{name}: {answer}" for name, answer in answers.items())
+                lines.append(f"- `{path}`: {why}")
+    if "parts" in record:
+        parts = record["parts"]
+        lines.append(
+            f"Each of the summary's {len(parts)} figures alone on `gateway-async-1` "
+            f"({record.get('query_latency_s', 0) * 1000:.0f} ms per query): "
+            + ", ".join(
+                f"`{p.rsplit('/dashboard/', 1)[-1]}` {fmt(v, 's')}" for p, v in parts.items()
+            )
+            + f". Sum: {fmt(sum(parts.values()), 's')}; slowest: {fmt(max(parts.values()), 's')}."
+        )
+    if "shadow_parity" in record and record["shadow_parity"]:
+        parity = record["shadow_parity"]
+        lines.append(
+            "Shadow side of `gateway-shadow-1` for `news.latest_news` during the run: "
+            + ", ".join(f"{k} {v}" for k, v in parity.items() if not isinstance(v, dict | list))
+        )
+    if "source_setup" in record:
+        how = sorted(set(record["source_setup"].values()))
+        lines.append("Feed sources set up through: " + "; ".join(how) + ".")
+    tools = {r.get("tool") for row in record["rows"].values() for r in row["rounds"]}
+    if "python" in tools:
+        lines.append(
+            "Measured with the Python client (wrk not installed, or `--python-load`), not wrk."
+        )
+    for note in record.get("notes", []):
+        lines.append(f"Note: {note}")
+    return lines
+
+
+def profile_section(profiles: list[dict[str, Any]]) -> list[str]:
+    if not profiles:
+        return ["No target was missed where a profile could be recorded in this run."]
+    lines = []
+    for p in profiles:
+        lines += [f"### `{p['config']}` — {p['target']}", ""]
+        if p.get("also"):
+            lines += ["Also behind: " + "; ".join(p["also"]) + ".", ""]
+        if p.get("problem"):
+            lines += [f"No profile: {p['problem']}", ""]
+            continue
+        lines.append(
+            f"py-spy (`--gil`: the thread running Python), {p['seconds']:.0f} s at 100 Hz "
+            f"while the scenario's own load ran again, {p['samples']} samples: flame graph "
+            f"[{Path(p['svg']).name}]({p['svg']}). The server used {p['user_s']:.1f} s user "
+            f"+ {p['system_s']:.1f} s system CPU in those {p['wall_s']:.1f} s."
+        )
+        lines += ["", "| where the CPU time was (self time, by package) | share |", "|---|---|"]
+        lines += [f"| `{row['name']}` | {row['percent']:.1f}% |" for row in p["by_package"][:8]]
+        lines += ["", "| hottest functions (self time) | share |", "|---|---|"]
+        lines += [f"| `{row['name']}` | {row['percent']:.1f}% |" for row in p["by_function"][:8]]
+        reading = next(
+            (text for key, text in PROFILE_READINGS.items() if p["key"].startswith(key)), None
+        )
+        if reading:
+            lines += ["", reading]
+        lines.append("")
+    return lines
+
+
+GEVENT = """\
+`gunicorn -k gevent` monkey-patches the worker before the app is imported, and the
+legacy app runs under it unchanged: the bridge's background "thread"
+(`shared/database/bridge.py`, standalone mode) becomes a greenlet on the worker's one OS
+thread; asyncio's selector is gevent's (`selectors.DefaultSelector` is
+`gevent.selectors.GeventSelector`), so while the bridge's loop waits for a socket or a
+timer it yields to the gevent hub instead of blocking the process; a view's
+`future.result()` waits on a patched lock, which yields too; `call_soon_threadsafe`
+wakes the loop through a patched socket pair. So many views wait on the database at
+once in one worker: `legacy-gevent-1` keeps up with the async configurations in the
+read bursts above, with no rewrite. Where it breaks:
+
+- **Writes on SQLite deadlock the worker** (scenario f: of 20 digests at once, each
+  inserting a row, next to none is answered within the client's 15 s; left to finish,
+  they answer 503 after about 90 s, by hand). aiosqlite runs each
+  connection's statements on a thread of its own, which is a greenlet here, on the same
+  OS thread as everything else. When one request holds SQLite's write lock and another's
+  INSERT must wait for it, SQLite's busy handler sleeps inside C for up to the 30 s busy
+  timeout: the whole worker stops, including the greenlet that would commit and release
+  the lock. On PostgreSQL, whose driver does all its I/O through the patched selector,
+  the same burst succeeds (scenario f on PostgreSQL in `--full` runs; by hand: 20
+  digests in 2.1 s).
+- **Nothing may run an event loop of its own.** asyncio's "running loop" is per OS
+  thread, and every greenlet shares it: from a view, `asyncio.get_running_loop()`
+  returns the bridge's loop and `asyncio.run()` raises "cannot be called from a running
+  event loop" (checked with a minimal script). The seed's `run_async()` fails this way:
+  with several requests in flight, the second greenlet to call
+  `loop.run_until_complete()` gets "Cannot run the event loop while another loop is
+  running" (`before-run-async-gevent-1` in scenario a: most requests answer 500).
+- Any other blocking C call (a large JSON encoding, sqlite3 reads) stalls every request
+  of the worker, and greenlets never get a second core.
+
+gevent is a workable stop-gap for the legacy routes on PostgreSQL with today's bridge;
+it is not a way to keep the seed's code as it was, nor safe with SQLite writes.
+"""
+
+METHOD = """\
+- **Processes.** Every configuration is its own process group on 127.0.0.1 and a free
+  port, started with a clean environment; the harness stops each group with SIGTERM and,
+  after 10 s, SIGKILL (also on Ctrl-C and on errors), and checks /proc for leftovers.
+- **Same data.** One database per backend is migrated and seeded by
+  `python -m gateway migrate` (DEMO_DATA=true) on a scratch database; every server gets
+  its own byte-identical copy (a file copy on SQLite, `CREATE DATABASE … TEMPLATE` on
+  PostgreSQL), dropped when it stops.
+- **Same CPU.** Nothing is pinned: every server, the load generator and the stub servers
+  share the machine's cores. A 1-worker configuration can use one core, a 2-worker one
+  two (while the load generator competes for them).
+- **Rounds.** Within a scenario the configurations run back to back (A B C, A B C, …);
+  tables give the median with min..max over the rounds. Every ratio in the verdicts is
+  computed round by round from measurements taken seconds apart, then its median taken.
+- **Throughput** is wrk (`-t1`, closed loop, `--latency`, `bench/lua/workload.lua`);
+  errors are socket errors plus non-2xx/3xx answers. Closed-loop latency hides queueing
+  that an open-loop generator would show (coordinated omission): compare p99s within a
+  table, not with an SLO.
+- **Bursts** start N requests at once, each on a connection of its own, from an asyncio
+  client that writes HTTP/1.1 itself: httpx.AsyncClient (`--burst-client httpx`) needs
+  several seconds of its own CPU for 1,000 at once here, which would hide what the
+  server does (`--full` runs show both clients on the same 1,000 requests in scenario
+  b). Time is from the first request sent to the last answer read; percentiles are
+  exact, from every sample. A request unanswered after 3x its expected time (at least
+  15 s) counts as failed, and a configuration that fails a round is not run again.
+- **Injected latency.** `DB_SIMULATED_LATENCY_MS` sleeps (without blocking the loop)
+  inside every query, after a pooled connection has been checked out, like a slow query
+  would hold it. A burst can therefore wait only as many at once as the pool has
+  connections (`DB_POOL_SIZE` plus as much overflow): the burst profiles set the pool
+  size for the concurrency, and `gateway-async-1-pool10` shows the default pool.
+  The bursts use SQLite: 1,000 simultaneous 500 ms queries would need 1,000 PostgreSQL
+  connections (this server allows 100). The PostgreSQL throughput runs use
+  `DB_POOL_SIZE=5` (+5 overflow) per process for the same reason, with up to a dozen
+  servers connected at once.
+- **Servers.** uvicorn runs with uvloop and httptools (the `uvicorn[standard]` extras);
+  gunicorn with `--no-control-socket` (gunicorn 27 otherwise shares one socket path
+  between every master on the machine). The gateway's a2wsgi pool is
+  `LEGACY_THREADS=32`.
+- **"Before".** `bench/baseline_run_async.py` serves the same Flask views with the
+  audit's `run_async()`: a new event loop per bridge call, and therefore a new engine,
+  pool and connection (and new HTTP/AI clients) per call, as the seed had. The seed
+  reused the thread's loop when one was set; a new loop per call is the audit's own
+  description of it, and an engine cannot outlive its loop in any case.
+"""
+
+
+def write(
+    path: Path,
+    *,
+    meta: dict[str, Any],
+    records: list[dict[str, Any]],
+    targets: list[Verdict],
+    claims: list[Verdict],
+    profiles: list[dict[str, Any]],
+) -> None:
+    charts_dir = path.parent / "benchmarks"
+    used = sorted({name for r in records for name in r["rows"]}, key=list(CONFIGURATIONS).index)
+    mode = meta["mode"]
+    lines = [
+        "# Benchmarks: before and after the migration",
+        "",
+        f"Produced by `{meta['command']}` ({mode} mode) on {meta['started']} UTC in "
+        f"{meta['elapsed_min']:.1f} min. Load average (1/5/15 min) at the start "
+        f"{meta['load_before']}, at the end {meta['load_after']}."
+        + (
+            f" Tables and charts re-rendered from its results.json on {meta['rendered']} UTC."
+            if meta.get("rendered")
+            else ""
+        ),
+        "",
+    ]
+    if mode != "full":
+        lines += [
+            f"> This is a **{mode}** run ({meta['rounds']} rounds, {meta['duration_s']:g} s "
+            "wrk runs, the slowest configurations skipped) on a machine shared with other "
+            "work (see the load averages): it checks the harness end to end, and its "
+            "figures are indicative. The reference figures come from "
+            "`python -m bench --full` on a quiet machine.",
+            "",
+        ]
+    lines += [
+        "Run it: `python -m bench --quick` (under 5 minutes), `python -m bench --full` "
+        "(about half an hour), `python -m bench --scenario audit10 --scenario burst1000` "
+        "(some scenarios), `python -m bench --smoke` (start, one request, stop, for every "
+        "configuration), `python -m bench --render docs/benchmarks/results.json` (this "
+        "report again from the data it was made from). wrk comes from Debian "
+        "(`apt-get install -y wrk`); without it throughput falls back to a Python client.",
+        "",
+        "## Machine",
+        "",
+        f"- {meta['machine']['nproc']} cores ({meta['machine']['cpu']}), "
+        f"{meta['machine']['memory']} memory, Linux {meta['machine']['kernel']}",
+        "- " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
+        "",
+        "## The performance goals (../shared/spec/gateway.md)",
+        "",
+        *verdict_table(targets, "goal"),
+        "",
+        "## The audit's claims (../shared/seed/flask-sync-async-audit.md)",
+        "",
+        *verdict_table(claims, "claim"),
+        "",
+        "## Configurations",
+        "",
+        "| name | what | workers x threads | command |",
+        "|---|---|---|---|",
+    ]
+    for name in used:
+        c = CONFIGURATIONS[name]
+        env = dict(c.env)
+        if c.manifest:
+            env["MIGRATION_MANIFEST"] = f"manifest-{c.manifest}.yaml"
+        extra = " ".join(f"{k}={v}" for k, v in env.items())
+        command = (extra + " " if extra else "") + c.command()
+        what = c.label + (f" ({c.note})" if c.note else "")
+        lines.append(f"| `{name}` | {what} | {c.shape} | `{command}` |")
+    facts = meta.get("manifests", {})
+    if "async" in facts:
+        kept = facts["async"].get("kept_legacy") or []
+        lines += [
+            "",
+            "Gateway manifests: copies of migration_status.yaml with every status rewritten "
+            "(`manifest-legacy.yaml`: every route on legacy; `manifest-shadow.yaml`: the "
+            "same, with `news.latest_news` on shadow at sample rate 1). "
+            f"The `async` manifest puts every route the async half implements on `async` "
+            f"({facts['async']['routes'] - len(kept)} of {facts['async']['routes']})"
+            + (f"; left on legacy: {', '.join(f'`{k}`' for k in kept)}." if kept else "."),
+        ]
+    lines += ["", "## Scenarios", ""]
+    for record in records:
+        lines += [f"### {record['title']}", "", record["question"], ""]
+        lines += [f"Request: `{record['request']}`; settings: {record['settings']}.", ""]
+        lines += scenario_table(record)
+        extras = scenario_extras(record)
+        if extras:
+            lines += ["", *extras]
+        chart = draw(record, charts_dir)
+        if chart:
+            lines += ["", f"![{record['name']}]({chart})"]
+        lines.append("")
+    lines += ["## Where the time goes (profiles of missed goals)", "", *profile_section(profiles)]
+    lines += ["", "## gevent: the no-rewrite alternative", "", GEVENT]
+    lines += ["## How the figures were obtained", "", METHOD]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")

@@ -1,0 +1,499 @@
+"""The report's verdicts: each performance goal of gateway.md met or missed, each claim of
+the audit confirmed or refuted, always with the figure measured in this run."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bench.scenarios import spread
+
+Records = dict[str, dict[str, Any]]
+
+
+@dataclass
+class Verdict:
+    kind: str  # target | claim
+    scenario: str
+    statement: str
+    measured: str
+    status: str  # met | missed | confirmed | refuted | not measured
+    subject: str | None = None  # the configuration to profile when a target is missed
+    key: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- reading figures ---------------------------------------------------------------------------
+
+
+def rounds(records: Records, scenario: str, config: str) -> list[dict[str, Any]]:
+    row = records.get(scenario, {}).get("rows", {}).get(config)
+    return list(row["rounds"]) if row and not row.get("skipped") else []
+
+
+def med(records: Records, scenario: str, config: str, key: str) -> float | None:
+    values = [r[key] for r in rounds(records, scenario, config) if r.get(key) is not None]
+    values = [v for v in values if not math.isnan(v)]
+    return statistics.median(values) if values else None
+
+
+def ratio(records: Records, scenario: str, a: str, b: str, key: str) -> dict[str, float] | None:
+    """a / b round by round (each pair measured back to back), as median and spread."""
+    pairs = zip(rounds(records, scenario, a), rounds(records, scenario, b), strict=False)
+    values = [x[key] / y[key] for x, y in pairs if x.get(key) and y.get(key)]
+    return spread(values) if values else None
+
+
+def fmt_ratio(r: dict[str, float]) -> str:
+    if r["min"] == r["max"]:
+        return f"{r['median']:.2f}x"
+    return f"{r['median']:.2f}x ({r['min']:.2f}..{r['max']:.2f})"
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def all_succeeded(records: Records, scenario: str, config: str) -> bool:
+    done = rounds(records, scenario, config)
+    return bool(done) and all(r.get("ok") == r.get("n") for r in done)
+
+
+def not_measured(kind: str, scenario: str, statement: str, why: str) -> Verdict:
+    return Verdict(kind, scenario, statement, why, "not measured")
+
+
+# -- gateway.md's performance goals ------------------------------------------------------------
+
+
+def target_seed_scenario(records: Records) -> list[Verdict]:
+    statement = (
+        "The seed's scenario (10 concurrent, 500 ms DB): gateway with the route on async "
+        "finishes all ten in under 1.2 x 500 ms (legacy on 1 sync worker: about 10 x 500 ms)"
+    )
+    after = med(records, "audit10", "gateway-async-1", "total_s")
+    if after is None:
+        return [not_measured("target", "audit10", statement, "gateway-async-1 not measured")]
+    before = med(records, "audit10", "legacy-sync-1", "total_s")
+    measured = f"gateway-async-1: {seconds(after)} ({after / 0.5:.2f} x 500 ms)"
+    if before is not None:
+        measured += f"; legacy-sync-1: {seconds(before)} ({before / 0.5:.1f} x 500 ms)"
+    ok = after < 0.6 and all_succeeded(records, "audit10", "gateway-async-1")
+    return [
+        Verdict(
+            "target",
+            "audit10",
+            statement,
+            measured,
+            "met" if ok else "missed",
+            "gateway-async-1",
+            "seed-scenario",
+        )
+    ]
+
+
+def target_thousand(records: Records) -> list[Verdict]:
+    statement = (
+        "1,000 concurrent on one gateway worker: all succeed, total within 1.5x of a bare "
+        "FastAPI endpoint that only sleeps 500 ms (same run)"
+    )
+    r = ratio(records, "burst1000", "gateway-async-1", "sleep-1", "total_s")
+    if r is None:
+        return [not_measured("target", "burst1000", statement, "not measured")]
+    gateway = med(records, "burst1000", "gateway-async-1", "total_s")
+    floor = med(records, "burst1000", "sleep-1", "total_s")
+    succeeded = all_succeeded(records, "burst1000", "gateway-async-1")
+    measured = (
+        f"gateway-async-1 {seconds(gateway)} vs sleep-1 {seconds(floor)}: {fmt_ratio(r)}; "
+        f"{'all' if succeeded else 'NOT all'} 1,000 succeeded (DB_POOL_SIZE=500)"
+    )
+    bare = ratio(records, "burst1000", "async-api-1", "sleep-1", "total_s")
+    if bare is not None:
+        measured += f"; bare async_api: {fmt_ratio(bare)}"
+    ok = succeeded and r["median"] <= 1.5
+    return [
+        Verdict(
+            "target",
+            "burst1000",
+            statement,
+            measured,
+            "met" if ok else "missed",
+            "gateway-async-1",
+            "burst1000",
+        )
+    ]
+
+
+def target_db_throughput(records: Records) -> list[Verdict]:
+    statement = (
+        "DB-bound throughput on PostgreSQL: the async route serves at least 2x the requests "
+        "per second of the same route on legacy (gunicorn, same worker count)"
+    )
+    scenario = "throughput-postgresql"
+    verdicts = []
+    for workers in (1, 2):
+        after, before = f"gateway-async-{workers}", f"legacy-sync-{workers}"
+        r = ratio(records, scenario, after, before, "rps")
+        if r is None:
+            if workers == 1:
+                verdicts.append(not_measured("target", scenario, statement, "not measured"))
+            continue
+        measured = (
+            f"{after} {med(records, scenario, after, 'rps'):.0f} rps vs {before} "
+            f"{med(records, scenario, before, 'rps'):.0f} rps: {fmt_ratio(r)}"
+        )
+        threads = "legacy-gthread-1x32" if workers == 1 else "legacy-gthread-2x16"
+        g = ratio(records, scenario, after, threads, "rps")
+        if g is not None:
+            measured += f" (vs gunicorn gthread {threads}: {fmt_ratio(g)})"
+        verdicts.append(
+            Verdict(
+                "target",
+                scenario,
+                f"{statement} [{workers} worker(s)]",
+                measured,
+                "met" if r["median"] >= 2 else "missed",
+                after,
+                f"pg-throughput-{workers}w",
+            )
+        )
+    return verdicts
+
+
+def target_gateway_overhead(records: Records) -> list[Verdict]:
+    verdicts = []
+    for scenario in ("throughput-postgresql", "throughput-sqlite"):
+        backend = scenario.split("-", 1)[1]
+        for through, bare, what in (
+            ("gateway-async-1", "async-api-1", "an async route keeps >= 90% of bare async_api"),
+            (
+                "gateway-legacy-1",
+                "legacy-gthread-1x32",
+                "a legacy route keeps >= 90% of Flask on gunicorn gthread (1 x 32)",
+            ),
+        ):
+            statement = f"Gateway overhead ({backend}): {what}"
+            r = ratio(records, scenario, through, bare, "rps")
+            if r is None:
+                verdicts.append(not_measured("target", scenario, statement, "not measured"))
+                continue
+            measured = (
+                f"{through} {med(records, scenario, through, 'rps'):.0f} rps vs {bare} "
+                f"{med(records, scenario, bare, 'rps'):.0f} rps: {r['median'] * 100:.0f}% "
+                f"({r['min'] * 100:.0f}..{r['max'] * 100:.0f}%)"
+            )
+            verdicts.append(
+                Verdict(
+                    "target",
+                    scenario,
+                    statement,
+                    measured,
+                    "met" if r["median"] >= 0.9 else "missed",
+                    through,
+                    f"overhead-{backend}-{through}",
+                )
+            )
+    return verdicts
+
+
+def target_shadow(records: Records) -> list[Verdict]:
+    statement = "Shadow mode adds under 10% to the primary side's p50 latency"
+    r = ratio(records, "shadow", "gateway-shadow-1", "gateway-legacy-1", "p50_ms")
+    if r is None:
+        return [not_measured("target", "shadow", statement, "not measured")]
+    on = med(records, "shadow", "gateway-shadow-1", "p50_ms")
+    off = med(records, "shadow", "gateway-legacy-1", "p50_ms")
+    added = (r["median"] - 1) * 100
+    low, high = (r["min"] - 1) * 100, (r["max"] - 1) * 100
+    measured = (
+        f"at 100 req/s, p50 {off:.1f} ms off, {on:.1f} ms on: {added:+.0f}% "
+        f"({low:+.0f}..{high:+.0f}%)"
+    )
+    saturated = ratio(records, "shadow", "gateway-shadow-1", "gateway-legacy-1", "saturated_rps")
+    if saturated is not None:
+        measured += f"; saturated throughput with shadow: {saturated['median'] * 100:.0f}%"
+    parity = records["shadow"].get("shadow_parity") or {}
+    if parity:
+        measured += f"; {parity.get('comparisons', 0)} comparisons recorded"
+    return [
+        Verdict(
+            "target",
+            "shadow",
+            statement,
+            measured,
+            "met" if added < 10 else "missed",
+            "gateway-shadow-1",
+            "shadow",
+        )
+    ]
+
+
+def target_fan_out(records: Records) -> list[Verdict]:
+    verdicts = []
+    statement = (
+        "Fan-out: /api/dashboard/summary on the async side takes the slowest figure's time, "
+        "not the sum"
+    )
+    summary = med(records, "dashboard", "gateway-async-1", "median_s")
+    parts = records.get("dashboard", {}).get("parts") or {}
+    if summary is None or not parts:
+        verdicts.append(not_measured("target", "dashboard", statement, "not measured"))
+    else:
+        slowest_path, slowest = max(parts.items(), key=lambda item: item[1])
+        legacy = med(records, "dashboard", "gateway-legacy-1", "median_s")
+        figure = slowest_path.removeprefix("/api/dashboard/")
+        measured = (
+            f"gateway-async-1 {seconds(summary)}; slowest figure alone ({figure}) "
+            f"{seconds(slowest)}; sum of the figures {seconds(sum(parts.values()))}"
+        )
+        if legacy is not None:
+            measured += f"; gateway-legacy-1 {seconds(legacy)}"
+        ok = summary <= 1.25 * slowest + 0.02
+        verdicts.append(
+            Verdict(
+                "target",
+                "dashboard",
+                statement,
+                measured,
+                "met" if ok else "missed",
+                "gateway-async-1",
+                "dashboard",
+            )
+        )
+
+    statement = "Fan-out: /admin/api/ingest fetches the feeds concurrently (20 feeds x 300 ms)"
+    default = med(records, "ingest", "gateway-async-1", "total_s")
+    wide = med(records, "ingest", "gateway-async-1-ingest20", "total_s")
+    if default is None:
+        verdicts.append(not_measured("target", "ingest", statement, "not measured"))
+    else:
+        measured = (
+            f"gateway-async-1 {seconds(default)} (INGEST_CONCURRENCY=8: 3 waves, bound 0.9 s)"
+        )
+        if wide is not None:
+            measured += f"; with 20 at a time {seconds(wide)} (bound: the slowest feed, 0.3 s)"
+        measured += "; sum of the calls 6 s"
+        for name in ("gateway-legacy-1", "legacy-sync-1"):
+            sequential_s = med(records, "ingest", name, "total_s")
+            if sequential_s is not None:
+                measured += f"; {name} {seconds(sequential_s)}"
+        ok = default <= 1.5 * 0.9 and (wide is None or wide <= 1.5 * 0.3 + 0.1)
+        verdicts.append(
+            Verdict(
+                "target",
+                "ingest",
+                statement,
+                measured,
+                "met" if ok else "missed",
+                "gateway-async-1",
+                "ingest",
+            )
+        )
+
+    statement = "Fan-out: digest generation, 20 at once with a 2 s AI call, takes about one AI call"
+    total = med(records, "digest", "gateway-async-1", "total_s")
+    if total is None:
+        verdicts.append(not_measured("target", "digest", statement, "not measured"))
+    else:
+        succeeded = all_succeeded(records, "digest", "gateway-async-1")
+        measured = f"gateway-async-1: all 20 in {seconds(total)} ({total / 2:.2f} x 2 s)"
+        if not succeeded:
+            measured += "; NOT all succeeded"
+        ok = succeeded and total <= 1.5 * 2
+        verdicts.append(
+            Verdict(
+                "target",
+                "digest",
+                statement,
+                measured,
+                "met" if ok else "missed",
+                "gateway-async-1",
+                "digest",
+            )
+        )
+    return verdicts
+
+
+TARGETS: dict[str, Callable[[Records], list[Verdict]]] = {
+    "audit10": target_seed_scenario,
+    "burst1000": target_thousand,
+    "throughput-postgresql": lambda r: (
+        target_db_throughput(r)
+        + target_gateway_overhead({k: v for k, v in r.items() if k == "throughput-postgresql"})
+    ),
+    "throughput-sqlite": lambda r: target_gateway_overhead(
+        {k: v for k, v in r.items() if k == "throughput-sqlite"}
+    ),
+    "shadow": target_shadow,
+    "dashboard": lambda r: target_fan_out({k: v for k, v in r.items() if k == "dashboard"}),
+    "ingest": lambda r: target_fan_out({k: v for k, v in r.items() if k == "ingest"}),
+    "digest": lambda r: target_fan_out({k: v for k, v in r.items() if k == "digest"}),
+}
+
+
+def targets_for(scenario: str, records: Records) -> list[Verdict]:
+    """The verdicts a scenario's record decides, leaving out those about other scenarios."""
+    judge = TARGETS.get(scenario)
+    if judge is None:
+        return []
+    return [v for v in judge(records) if v.scenario == scenario]
+
+
+# -- the audit's claims ------------------------------------------------------------------------
+
+
+def _first(records: Records, scenario: str, *configs: str) -> str | None:
+    return next((c for c in configs if rounds(records, scenario, c)), None)
+
+
+def audit_claims(records: Records, *, new_loop_ms: float | None = None) -> list[Verdict]:
+    claims = []
+    after = "gateway-async-1"
+
+    statement = "↑ 2-3x throughput (requests/sec): Flask with run_async() -> FastAPI"
+    measured = []
+    low = None
+    for scenario in ("throughput-sqlite", "throughput-postgresql"):
+        r = ratio(records, scenario, after, "before-run-async-1", "rps")
+        if r is not None:
+            backend = scenario.split("-", 1)[1]
+            measured.append(f"{backend}: {fmt_ratio(r)}")
+            low = r["median"] if low is None else min(low, r["median"])
+            bridged = ratio(records, scenario, after, "legacy-sync-1", "rps")
+            if bridged is not None:
+                measured[-1] += f" (vs today's legacy on the shared loop: {fmt_ratio(bridged)})"
+    claims.append(
+        _claim(
+            "throughput-sqlite",
+            statement,
+            measured,
+            None if low is None else low >= 2,
+            exceeded=low is not None and low > 3,
+        )
+    )
+
+    statement = "↓ 40-60% latency under parallel requests"
+    measured, low = [], None
+    before = med(records, "audit10", "before-run-async-1", "p50_s")
+    now = med(records, "audit10", after, "p50_s")
+    if before and now:
+        cut = 1 - now / before
+        measured.append(f"10 at once, p50 {seconds(before)} -> {seconds(now)}: -{cut * 100:.0f}%")
+        low = cut
+    for scenario in ("throughput-sqlite", "throughput-postgresql"):
+        b = med(records, scenario, "before-run-async-1", "p50_ms")
+        a = med(records, scenario, after, "p50_ms")
+        if b and a:
+            cut = 1 - a / b
+            measured.append(
+                f"{scenario.split('-', 1)[1]} at 32 connections, p50 {b:.0f} -> {a:.0f} ms: "
+                f"-{cut * 100:.0f}%"
+            )
+            low = cut if low is None else min(low, cut)
+    claims.append(
+        _claim(
+            "audit10",
+            statement,
+            measured,
+            None if low is None else low >= 0.4,
+            exceeded=low is not None and low > 0.6,
+        )
+    )
+
+    statement = "↑ 5-10x on AI / external API calls"
+    measured, low = [], None
+    for scenario, what in (("digest", "20 digests at once"), ("ingest", "ingest of 20 feeds")):
+        base = _first(records, scenario, "before-run-async-1", "legacy-sync-1")
+        if base is None or not rounds(records, scenario, after):
+            continue
+        r = ratio(records, scenario, base, after, "total_s")
+        if r is not None:
+            measured.append(f"{what}: {base} / {after} = {fmt_ratio(r)}")
+            low = r["median"] if low is None else min(low, r["median"])
+    claims.append(
+        _claim(
+            "digest",
+            statement,
+            measured,
+            None if low is None else low >= 5,
+            exceeded=low is not None and low > 10,
+        )
+    )
+
+    statement = "Ten parallel 500 ms requests: 5,000 ms on sync Flask, 500 ms on async"
+    b = med(records, "audit10", "before-run-async-1", "total_s")
+    a = med(records, "audit10", after, "total_s")
+    measured = [f"before {seconds(b)}, after {seconds(a)}"] if a and b else []
+    holds = None if not (a and b) else (4.5 <= b <= 6.0 and a <= 0.6)
+    claims.append(_claim("audit10", statement, measured, holds))
+
+    statement = "run_async() costs +50-100 ms per call (a new event loop each time)"
+    measured, values = [], []
+    for scenario in ("throughput-sqlite", "throughput-postgresql"):
+        b = med(records, scenario, "before-run-async-1", "rps")
+        s = med(records, scenario, "legacy-sync-1", "rps")
+        if b and s:
+            # One sync worker serves one request at a time: 1 / rps is the time per request.
+            extra = (1 / b - 1 / s) * 1000
+            values.append(extra)
+            measured.append(
+                f"{scenario.split('-', 1)[1]}: {1000 / b:.1f} ms vs {1000 / s:.1f} ms per "
+                f"request: {extra:+.1f} ms"
+            )
+    if measured and new_loop_ms is not None:
+        measured.append(
+            f"of which the new event loop itself: {new_loop_ms:.2f} ms (the rest is the new "
+            "engine, pool and connection)"
+        )
+    within = [50 <= v <= 100 for v in values]
+    holds = None if not values else all(within)
+    claims.append(_claim("throughput-sqlite", statement, measured, holds, partly=any(within)))
+
+    statement = "Conclusion: ↑ 10-20x throughput under parallel requests, ↓ 85% latency under load"
+    measured, holds = [], None
+    for scenario in ("audit10", "burst100"):
+        base = _first(records, scenario, "before-run-async-1", "legacy-sync-1")
+        b = med(records, scenario, base, "total_s") if base else None
+        a = med(records, scenario, after, "total_s")
+        n = 10 if scenario == "audit10" else 100
+        if a and b:
+            gain = b / a
+            measured.append(f"{n} at once: {n / b:.1f} -> {n / a:.1f} req/s ({gain:.1f}x)")
+            holds = gain >= 10 if holds is None else holds and gain >= 10
+    b99 = med(records, "audit10", "before-run-async-1", "p99_s")
+    a99 = med(records, "audit10", after, "p99_s")
+    if a99 and b99:
+        measured.append(f"p99 {seconds(b99)} -> {seconds(a99)} (-{(1 - a99 / b99) * 100:.0f}%)")
+        holds = (holds is not False) and (1 - a99 / b99) >= 0.85
+    claims.append(_claim("audit10", statement, measured, holds))
+    return claims
+
+
+def _claim(
+    scenario: str,
+    statement: str,
+    measured: list[str],
+    holds: bool | None,
+    *,
+    exceeded: bool = False,
+    partly: bool = False,
+) -> Verdict:
+    if holds is None or not measured:
+        return Verdict(
+            "claim",
+            scenario,
+            statement,
+            "; ".join(measured) or "not measured in this run",
+            "not measured",
+        )
+    status = "confirmed" if holds else ("partly confirmed" if partly else "refuted")
+    if holds and exceeded:
+        status = "confirmed (larger than claimed)"
+    return Verdict("claim", scenario, statement, "; ".join(measured), status)
