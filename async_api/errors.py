@@ -32,6 +32,10 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorResponse} for status in statuses}
 
 
+# What a user-scoped route can answer besides success (validation, identity, outage).
+USER_ERRORS = error_responses(400, 401, 403, 404, 503)
+
+
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 

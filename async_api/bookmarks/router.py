@@ -7,13 +7,12 @@ from fastapi import APIRouter, Path, Query, status
 from async_api.bookmarks import service
 from async_api.bookmarks.schemas import BookmarkChanged, BookmarkList
 from async_api.deps import InitData, RuntimeDep
-from async_api.errors import error_responses
+from async_api.errors import USER_ERRORS, error_responses
 from async_api.identity import current_user
 from shared.contracts.bookmarks import BookmarkPath, BookmarksQuery, NewBookmark
 from shared.contracts.subscriptions import UserQuery
 
 router = APIRouter(tags=["bookmarks"])
-USER_ERRORS = error_responses(400, 401, 403, 404, 503)
 
 
 @router.get(

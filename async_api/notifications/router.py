@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from async_api.deps import InitData, RuntimeDep
-from async_api.errors import error_responses
+from async_api.errors import USER_ERRORS
 from async_api.identity import current_user
 from async_api.notifications import service
 from async_api.notifications.schemas import NotificationList, NotificationResponse
@@ -13,7 +13,6 @@ from shared.contracts.notifications import NotificationPath, NotificationsQuery
 from shared.contracts.subscriptions import UserQuery
 
 router = APIRouter(tags=["notifications"])
-USER_ERRORS = error_responses(400, 401, 403, 404, 503)
 
 
 @router.get(

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from async_api.deps import InitData, RuntimeDep
-from async_api.errors import error_responses
+from async_api.errors import USER_ERRORS
 from async_api.identity import current_user
 from async_api.subscriptions import service
 from async_api.subscriptions.schemas import (
@@ -16,7 +16,6 @@ from async_api.subscriptions.schemas import (
 from shared.contracts.subscriptions import SubscriptionPath, SubscriptionUpdate, UserQuery
 
 router = APIRouter(tags=["subscriptions"])
-USER_ERRORS = error_responses(400, 401, 403, 404, 503)
 
 
 @router.get(

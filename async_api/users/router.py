@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from async_api.deps import InitData, RuntimeDep
-from async_api.errors import error_responses
+from async_api.errors import USER_ERRORS, error_responses
 from async_api.identity import current_user
 from async_api.users import service
 from async_api.users.schemas import Preferences, ProfileResponse, UserCreated
@@ -15,7 +15,6 @@ from shared.users import check_registration
 
 router = APIRouter(tags=["users"])
 # The path's user is the acting user: the identity rules of user-scoped endpoints apply.
-USER_ERRORS = error_responses(400, 401, 403, 404, 503)
 
 
 @router.post(
