@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint parity install browser bench bench-quick clean
+.PHONY: run test lint parity install browser bench bench-quick fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench --quick
+
+# The suite's schemathesis run (tests/fuzz), with many more examples per operation and a new
+# seed each time (FUZZ_SEED=<the report's seed> replays one).
+FUZZ_EXAMPLES ?= 300
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$${FUZZ_SEED:-random} \
+	  $(BIN)/python -m pytest tests/fuzz -n 2 -p no:cacheprovider --timeout 0
 
 lint: $(STAMP)
 	$(BIN)/python -m gateway lint

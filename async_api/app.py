@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 
 from async_api.admin.router import router as admin_router
 from async_api.analytics.router import router as analytics_router
@@ -16,12 +15,15 @@ from async_api.categories.router import router as categories_router
 from async_api.config.router import router as config_router
 from async_api.dashboard.router import router as dashboard_router
 from async_api.digest.router import router as digest_router
-from async_api.errors import ErrorResponse, register_error_handlers
+from async_api.errors import register_error_handlers
 from async_api.events.router import router as events_router
+from async_api.head import HeadAsGet
+from async_api.identity import RememberClient
 from async_api.limits import BodySizeLimit
 from async_api.metrics.router import router as metrics_router
 from async_api.news.router import router as news_router
 from async_api.notifications.router import router as notifications_router
+from async_api.openapi import catalogue_openapi
 from async_api.sources.router import router as sources_router
 from async_api.subscriptions.router import router as subscriptions_router
 from async_api.system.router import router as system_router
@@ -68,6 +70,7 @@ def create_app(*, settings: Settings | None = None, runtime: Runtime | None = No
             yield
             return
         app.state.runtime = await Runtime.open(settings)
+        await warm_up(app)
         try:
             yield
         finally:
@@ -82,42 +85,41 @@ def create_app(*, settings: Settings | None = None, runtime: Runtime | None = No
     app.state.runtime = runtime
     app.openapi = lambda: catalogue_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(RememberClient)
     register_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
     return app
 
 
-def catalogue_openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document without its 422 responses: validation errors are the catalogue's
-    400 (documented per route with `error_responses`), never FastAPI's 422 body."""
-    if app.openapi_schema is None:
-        schema = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
-        for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                responses = operation.get("responses", {})
-                if responses.pop("422", None) is not None and "400" not in responses:
-                    responses["400"] = {
-                        "description": "Invalid parameter or body",
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/ErrorResponse"}
-                            }
-                        },
-                    }
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.pop("HTTPValidationError", None)
-        components.pop("ValidationError", None)
-        components.setdefault(
-            "ErrorResponse",
-            ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}"),
-        )
-        for name, definition in components["ErrorResponse"].pop("$defs", {}).items():
-            components.setdefault(name, definition)
-        app.openapi_schema = schema
-    return app.openapi_schema
+async def warm_up(app: FastAPI) -> None:
+    """Build FastAPI's lazily built routing tables before serving: otherwise the first
+    request through each router builds them on the loop (up to a few hundred ms held).
+    A request that matches nothing walks, and so builds, every router; no I/O happens."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/_warm-up-matches-no-route",
+        "raw_path": b"/_warm-up-matches-no-route",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 0),
+        "state": {},
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(_message: dict[str, Any]) -> None:
+        return None
+
+    await app(scope, receive, send)
 
 
 def async_routes() -> dict[str, tuple[str, str]]:

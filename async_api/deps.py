@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Request
 from shared.admin_auth import check_admin
 from shared.database.engine import Database
 from shared.identity import INIT_DATA_HEADER
+from shared.rate_limit import client_of
 from shared.runtime import Runtime
 
 
@@ -30,9 +31,13 @@ InitData = Annotated[
 
 async def require_admin(
     request: Request,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    # Documented as the AdminToken security scheme (async_api/openapi.py), not a parameter.
+    authorization: Annotated[str | None, Header()] = None,
 ) -> str:
-    return check_admin(request.app.state.runtime.settings, authorization)
+    rt: Runtime = request.app.state.runtime
+    return await check_admin(
+        rt.settings, authorization, guard=rt.auth_guard, client=client_of(request.scope)
+    )
 
 
 # Declared on admin routes (`dependencies=[...]` or a parameter): checked before any

@@ -42,7 +42,7 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return _json(exc.status, exc.body())
+    return _json(exc.status, exc.body(), headers=exc.headers() or None)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -2,33 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp
 
-from async_api.app import async_routes
+from async_api.app import async_routes, warm_up
 from async_api.app import create_app as create_async_app
-from gateway import store
+from gateway import overrides, store
+from gateway.canary import CanaryController
+from gateway.control import ControlSurfaceGuard
 from gateway.dispatch import ASYNC, RouteDispatcher, _Outcome
+from gateway.guard import ResponseGuard
 from gateway.lint import flask_routes_of
+from gateway.looplag import LoopLagMonitor
 from gateway.manifest import Manifest, RouteEntry, RouteTable, load_manifest
 from gateway.metrics import PROMETHEUS_CONTENT_TYPE, GatewayMetrics
-from gateway.rollback import ErrorWindow
+from gateway.rollback import ErrorWindow, is_own_failure
 from gateway.shadow import ShadowRunner
 from gateway.watch import GatewayWatcher
 from legacy_flask.app import create_app as create_legacy_app
 from shared.database.rows import utcnow
+from shared.errors import error_body
 from shared.runtime import Runtime, attached_bridge
 from shared.settings import Settings, get_settings
+from shared.web.security import page_headers
 
 log = logging.getLogger("gateway")
 
@@ -60,18 +68,46 @@ class Gateway:
         self.metrics = GatewayMetrics()
         self.shadow = ShadowRunner(self, max_concurrency=settings.shadow_max_concurrency)
         self.errors = ErrorWindow()
+        self.loop_monitor = LoopLagMonitor(
+            threshold=settings.loop_block_threshold_ms / 1000,
+            interval=0.02,
+            on_lag=self.metrics.loop_lag.observe,
+            on_block=lambda block: self.metrics.loop_blocks.labels(block.route_id or "").inc(),
+        )
         self.runtime: Runtime | None = None
         self.manifest_error: str | None = None
         self.rollbacks: dict[str, dict[str, Any]] = {}
         self.unsaved_rollbacks: dict[str, dict[str, Any]] = {}  # not in the database yet
+        self.overrides: dict[str, dict[str, overrides.Override]] = {}  # route -> kind -> one
+        self.live_overrides: dict[str, overrides.Override] = {}  # the ones in force here
+        self.canary = CanaryController(self)
+        # When this copy of the file was written, and entries seen edited while running:
+        # a flip is newer than the file entry or not (gateway/overrides.py).
+        self.file_written_at = _written_at(manifest.path)
+        self.entries_edited_at: dict[str, datetime] = {}
         self.file_manifest = manifest
+        self.decided = manifest  # the file with the operator overrides in force
         self.manifest = manifest
         self.table = RouteTable(manifest)
         self._rebuild()
 
     # -- the effective manifest: the file, forced (tests, parity) or rolled back ----------
     def use_file_manifest(self, manifest: Manifest) -> None:
+        now = utcnow()
+        for route_id, entry in manifest.entries.items():
+            before = self.file_manifest.entries.get(route_id)
+            if before is None or before.fingerprint != entry.fingerprint:
+                self.entries_edited_at[route_id] = now
         self.file_manifest = manifest
+        self._rebuild()
+
+    def use_overrides(self, rows: list[dict[str, Any]]) -> None:
+        found = overrides.by_route(rows)
+        if found != self.overrides:
+            self.overrides = found
+            self._rebuild()
+
+    def use_canary_runs(self) -> None:
         self._rebuild()
 
     def use_rollbacks(self, rollbacks: dict[str, dict[str, Any]]) -> None:
@@ -86,6 +122,24 @@ class Gateway:
         manifest = self.file_manifest
         if self.force_status is not None:
             manifest = manifest.with_status(self.force_status)
+        else:  # pin > a flip newer than the file entry > the file; then the canary's verdict
+            live: dict[str, overrides.Override] = {}
+            decided = {}
+            for route_id, entry in manifest.entries.items():
+                decided[route_id], override = overrides.decided_entry(
+                    entry,
+                    self.overrides.get(route_id, {}),
+                    edited_at=self.entries_edited_at.get(route_id),
+                    file_written_at=self.file_written_at,
+                )
+                if override is not None:
+                    live[route_id] = override
+            self.live_overrides = live
+            self.decided = manifest = replace(manifest, entries=decided)
+            manifest = replace(
+                manifest,
+                entries={k: self.canary.apply(e) for k, e in manifest.entries.items()},
+            )
         if self.rollbacks:
             entries = {
                 route_id: replace(entry, status="legacy")
@@ -99,15 +153,25 @@ class Gateway:
         self.metrics.set_manifest(manifest.version)
 
     # -- per request ---------------------------------------------------------------------
-    def observe(self, entry: RouteEntry, outcome: _Outcome, seconds: float) -> None:
+    def observe(
+        self, entry: RouteEntry, outcome: _Outcome, seconds: float, client: str = ""
+    ) -> None:
         self.metrics.observe_request(entry.id, outcome.side, outcome.status, seconds)
         if self.runtime is not None:
             self.runtime.stats.record(entry.id, outcome.side, outcome.status, seconds)
-        if entry.status in (ASYNC, "canary") and (outcome.side == ASYNC or outcome.async_failed):
-            failed = outcome.async_failed or outcome.status >= 500
-            verdict = self.errors.observe(entry, error=failed)
-            if verdict is not None:
-                self.roll_back(entry, verdict.reason)
+        if outcome.async_failed:  # a fallback: the async half failed, Flask answered
+            verdict = self.errors.observe(entry, side=ASYNC, failed=True, client=client)
+        else:
+            failed = is_own_failure(outcome.status)
+            verdict = self.errors.observe(entry, side=outcome.side, failed=failed, client=client)
+        if verdict is not None and entry.status in (ASYNC, "canary"):
+            self.roll_back(entry, verdict.reason)
+        self.canary.observe(
+            entry.id,
+            ASYNC if outcome.async_failed else outcome.side,
+            failed=outcome.async_failed or is_own_failure(outcome.status),
+            seconds=seconds,
+        )
 
     def roll_back(self, entry: RouteEntry, reason: str) -> None:
         log.warning("rolling %s back to legacy: %s", entry.id, reason)
@@ -121,18 +185,25 @@ class Gateway:
         }
         self.use_rollbacks(self.rollbacks)
         if self.runtime is not None:  # shared with every worker through the database
-            self.runtime.spawn(self._save_rollback(entry.id, reason, file_entry.fingerprint))
+            self.runtime.spawn(self.save_rollbacks())
 
-    async def _save_rollback(self, route_id: str, reason: str, entry_version: str) -> None:
+    async def save_rollbacks(self) -> None:
+        """Share the rollbacks this worker decided; what cannot be saved now (the database is
+        down at that moment) stays in force here and is tried again on every watcher tick."""
         assert self.runtime is not None
-        try:
-            await store.record_rollback(
-                self.runtime.db, route_id=route_id, reason=reason, entry_version=entry_version
-            )
-        except Exception:
-            log.exception("could not share the rollback of %s; it holds in this worker", route_id)
-            return
-        self.unsaved_rollbacks.pop(route_id, None)
+        for route_id, rollback in list(self.unsaved_rollbacks.items()):
+            try:
+                await store.record_rollback(
+                    self.runtime.db,
+                    route_id=route_id,
+                    reason=rollback["reason"],
+                    entry_version=rollback["entry_version"],
+                )
+            except Exception as exc:
+                log.warning("could not share the rollback of %s yet (%s); retrying", route_id, exc)
+                return
+            if self.unsaved_rollbacks.get(route_id) is rollback:
+                del self.unsaved_rollbacks[route_id]
 
     def runtime_facts(self) -> dict[str, Any]:
         """Where the work happens: proof that both halves share one loop and one pool."""
@@ -155,8 +226,29 @@ class Gateway:
                 "wait_ms_max": round(self.bridge.stats.wait_seconds_max * 1000, 2),
             },
             shadow={"active": self.shadow.active, "cap": self.shadow.max_concurrency},
+            loop={
+                "max_lag_ms": round(self.loop_monitor.max_lag * 1000, 1),
+                "threshold_ms": round(self.loop_monitor.threshold * 1000),
+                "blocks": [
+                    {
+                        "ms": round(block.seconds * 1000),
+                        "where": block.where,
+                        "route_id": block.route_id,
+                        "at": block.at,
+                    }
+                    for block in list(self.loop_monitor.blocks)[-10:]
+                    if block.blocking
+                ],
+            },
         )
         return facts
+
+
+def _written_at(path: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(os.stat(path).st_mtime, UTC).replace(tzinfo=None)
+    except OSError:
+        return None
 
 
 def _pool_checked_out(runtime: Runtime) -> int:
@@ -192,9 +284,12 @@ def create_gateway(
         watcher = GatewayWatcher(gateway, interval=settings.manifest_poll_seconds)
         try:
             await watcher.sync_rollbacks()
+            await watcher.sync_decisions()
         except Exception:
-            log.exception("could not read automatic rollbacks at start")
+            log.exception("could not read rollbacks and operator decisions at start")
         watcher.start()
+        await warm_up(gateway.fastapi_app)
+        gateway.loop_monitor.start()
         log.info(
             "gateway up: manifest %s (%s), database %s",
             gateway.manifest.version,
@@ -204,6 +299,7 @@ def create_gateway(
         try:
             yield
         finally:
+            await gateway.loop_monitor.stop()
             await gateway.shadow.drain()
             try:
                 await watcher.stop()
@@ -213,6 +309,7 @@ def create_gateway(
             gateway.fastapi_app.state.runtime = None
             gateway.runtime = None
             await runtime.close()
+            gateway.metrics.retire()
 
     app = FastAPI(
         title="News digest gateway",
@@ -223,6 +320,8 @@ def create_gateway(
     )
     app.state.gateway = gateway
     app.add_middleware(RouteDispatcher, gateway=gateway)
+    app.add_middleware(ControlSurfaceGuard, settings=settings)  # production: token needed
+    app.add_middleware(ResponseGuard)  # outermost: every request gets a status line
 
     @app.get("/_gateway/status", include_in_schema=False)
     async def status() -> dict[str, Any]:
@@ -230,10 +329,22 @@ def create_gateway(
 
     @app.get("/_gateway/", include_in_schema=False, response_class=HTMLResponse)
     async def dashboard() -> HTMLResponse:
-        return HTMLResponse(dashboard_html(await gateway_status(gateway)))
+        html = dashboard_html(await gateway_status(gateway))
+        return HTMLResponse(html, headers=page_headers(html))
+
+    @app.api_route(
+        "/_gateway/{rest:path}",
+        methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"],
+        include_in_schema=False,
+    )
+    async def unknown_control_path(rest: str) -> Response:
+        """Unknown `/_gateway/...` paths answer in the catalogue's shape, not FastAPI's."""
+        return JSONResponse(error_body("not_found", "no such endpoint"), status_code=404)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(gateway.metrics.render(), media_type=PROMETHEUS_CONTENT_TYPE)
+        # On a served host this reads every worker's file: off the loop.
+        body = await asyncio.to_thread(gateway.metrics.render)
+        return Response(body, media_type=PROMETHEUS_CONTENT_TYPE)
 
     return app

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import glob
 import logging
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.table import Table
 
 from shared.settings import Settings, get_settings
+
+T = TypeVar("T")
 
 # Wide enough for route tables when piped (rich assumes 80 columns off a terminal).
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -59,24 +67,48 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _host_metrics_dir() -> tuple[str, bool]:
+    """An empty directory for every worker's Prometheus figures (prometheus-client's
+    multiprocess mode), and whether serve made it (and so removes it at exit).
+
+    Set before anything imports prometheus_client, which picks its mode on import; the
+    workers inherit the variable. PROMETHEUS_MULTIPROC_DIR, when set, is used and emptied
+    (the library needs it wiped between runs); else a fresh temporary directory."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        os.makedirs(given, exist_ok=True)
+        for stale in glob.glob(os.path.join(given, "*.db")):
+            os.remove(stale)
+        return given, False
+    made = tempfile.mkdtemp(prefix="gateway-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    return made, True
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = get_settings()
-    _prepare(settings)
-    console.print(
-        f"[bold green]gateway serving on http://{args.host}:{args.port}/[/] "
-        f"(webapp: http://{args.host}:{args.port}/webapp/, "
-        f"status: http://{args.host}:{args.port}/_gateway/status)"
-    )
-    uvicorn.run(
-        "gateway.asgi:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        access_log=args.access_log,
-    )
+    metrics_dir, made = _host_metrics_dir()  # one /metrics for every worker of the host
+    try:
+        settings = get_settings()
+        _prepare(settings)
+        console.print(
+            f"[bold green]gateway serving on http://{args.host}:{args.port}/[/] "
+            f"(webapp: http://{args.host}:{args.port}/webapp/, "
+            f"status: http://{args.host}:{args.port}/_gateway/status)"
+        )
+        uvicorn.run(
+            "gateway.asgi:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            access_log=args.access_log,
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        )
+    finally:
+        if made:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
@@ -86,7 +118,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 
 async def _shared_figures(settings: Settings) -> tuple[dict, dict, str | None]:
-    """Counters and active rollbacks from the database every worker writes to."""
+    """Shadow counts and active rollbacks from the database every instance writes to."""
     from gateway import store
     from shared.database.engine import Database
 
@@ -98,6 +130,20 @@ async def _shared_figures(settings: Settings) -> tuple[dict, dict, str | None]:
         return {}, {}, _explain(exc)
     finally:
         await db.close()
+
+
+def _served_figures(url: str, token: str | None) -> tuple[dict[str, dict], str | None]:
+    """Requests and errors per route and side, from a running gateway's status (they cover
+    every worker of its host; no database holds them)."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/_gateway/status", headers=headers, timeout=5)
+        response.raise_for_status()
+        return {route["id"]: route["sides"] for route in response.json()["routes"]}, None
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        return {}, f"no gateway status at {url} ({type(exc).__name__}: {exc}); use --gateway URL"
 
 
 def _explain(exc: Exception) -> str:
@@ -121,9 +167,12 @@ def cmd_routes(args: argparse.Namespace) -> int:
         console.print(f"[red]{exc}[/]")
         return 1
     counters, rollbacks, problem = asyncio.run(_shared_figures(settings))
+    served, unserved = _served_figures(args.gateway, settings.admin_token)
     table = Table(title=f"{manifest.path} (version {manifest.version})")
-    for column in ("route id", "method", "path", "status", "legacy file", "parity", "errors"):
+    for column in ("route id", "method and path", "status", "legacy file", "parity"):
         table.add_column(column)
+    table.add_column("requests", justify="right")
+    table.add_column("errors", justify="right")
     colours = {"legacy": "white", "shadow": "yellow", "canary": "cyan", "async": "green"}
     for entry in manifest.entries.values():
         status = entry.status + (f" {entry.percent}%" if entry.status == "canary" else "")
@@ -133,15 +182,16 @@ def cmd_routes(args: argparse.Namespace) -> int:
         figures = counters.get(entry.id, {})
         comparisons = figures.get("shadow_comparisons", 0)
         differing = figures.get("shadow_mismatches", 0) + figures.get("shadow_errors", 0)
-        requests = figures.get("requests_async", 0) + figures.get("requests_legacy", 0)
-        errors = figures.get("errors_async", 0) + figures.get("errors_legacy", 0)
+        sides = served.get(entry.id, {}).values()
+        requests = sum(side["requests"] for side in sides)
+        errors = sum(side["errors"] for side in sides)
         table.add_row(
             entry.id,
-            entry.method,
-            entry.path,
+            f"{entry.method} {entry.path}",
             status,
             entry.legacy_file or "-",
             _percent(comparisons - differing, comparisons),
+            str(requests) if served else "-",
             _percent(errors, requests),
         )
     console.print(table)
@@ -150,41 +200,290 @@ def cmd_routes(args: argparse.Namespace) -> int:
         console.print(
             f"[red]⟲ {route_id}[/] rolled back at {rollback['created_at']}: {rollback['reason']}"
         )
+    _print_decisions(settings, manifest)  # pins, flips and canaries the file does not show
     if problem:
-        console.print(f"[yellow]parity and error rates unavailable: {problem}[/]")
+        console.print(f"[yellow]parity and rollbacks unavailable: {problem}[/]")
+    if unserved:
+        console.print(f"[yellow]requests and error rates unavailable: {unserved}[/]")
     return 0
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment (some containers)
+        return "unknown"
+
+
+def _canary_from(args: argparse.Namespace) -> dict[str, Any] | None:
+    """`flip ROUTE canary --steps 5,25,50 …`: a progressive canary's rules, as in the file."""
+    if not args.steps:
+        return None
+    try:
+        steps = [int(step) for step in args.steps.split(",")]
+    except ValueError:
+        steps = []
+    rules: dict[str, Any] = {"steps": steps}
+    for name in (
+        "interval_seconds",
+        "min_requests",
+        "max_error_rate_delta",
+        "max_p95_ratio",
+        "min_parity_rate",
+    ):
+        if getattr(args, name) is not None:
+            rules[name] = getattr(args, name)
+    return rules
+
+
+async def _in_database(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    from shared.database.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        await db.connect()
+        return await work(db)
+    finally:
+        await db.close()
 
 
 def cmd_flip(args: argparse.Namespace) -> int:
+    """The file on this host, and on PostgreSQL an override every instance applies."""
     from gateway import store
-    from gateway.flip import FlipError, flip_route
-    from shared.database.engine import Database
+    from gateway.flip import FlipError, plan_flip
+    from gateway.manifest import canary_problems
+    from gateway.overrides import FLIP
 
     settings = get_settings()
     path = args.manifest or settings.migration_manifest
+    canary = _canary_from(args)
     try:
-        previous = flip_route(path, args.route_id, args.status, percent=args.percent)
+        if canary is not None and (problems := canary_problems(canary, "--steps and friends")):
+            raise FlipError("; ".join(problems))
+        planned = plan_flip(path, args.route_id, args.status, percent=args.percent, canary=canary)
     except (FlipError, OSError) as exc:
         console.print(f"[red]{exc}[/]")
         return 1
-    suffix = f" {args.percent}%" if args.status == "canary" else ""
-    console.print(f"{args.route_id}: {previous} → [bold]{args.status}{suffix}[/] in {path}")
+    by, reason = args.by or _operator(), args.reason or ""
+    suffix = f" {args.percent}%" if args.percent is not None else ""
+    if canary is not None:
+        suffix = " " + " → ".join(f"{step}%" for step in canary["steps"])
 
-    async def clear() -> int:
-        db = Database(settings.database_url)
-        try:
-            await db.connect()
+    if settings.is_sqlite:
+        # One host: the file is the whole truth, as before; the database keeps the history.
+        planned.write()
+        change = f"{planned.previous} → [bold]{args.status}{suffix}[/]"
+        console.print(f"{args.route_id}: {change} in {path}")
+
+        async def note(db: Any) -> int:
+            await store.record_decision(
+                db,
+                route_id=args.route_id,
+                kind=FLIP,
+                status=args.status,
+                percent=args.percent,
+                actor=by,
+                reason=reason,
+                figures={"canary": canary} if canary else None,
+            )
             return await store.clear_rollbacks(db, route_ids=[args.route_id])
-        finally:
-            await db.close()
+
+        try:
+            if asyncio.run(_in_database(settings, note)):
+                console.print(f"automatic rollback of {args.route_id} cleared")
+        except Exception as exc:
+            console.print(f"[yellow]could not record the flip in the database: {_explain(exc)}[/]")
+        console.print("running gateways pick the change up within seconds (or send SIGHUP)")
+        return 0
+
+    async def record(db: Any) -> None:
+        await store.set_override(
+            db,
+            route_id=args.route_id,
+            kind=FLIP,
+            status=args.status,
+            percent=args.percent,
+            canary=canary,
+            actor=by,
+            reason=reason,
+            base_version=planned.base_version,
+            entry_version=planned.entry_version,
+        )
+
+    try:  # recorded first: a flip other instances would never see is not made at all
+        asyncio.run(_in_database(settings, record))
+    except Exception as exc:
+        console.print(f"[red]flip not made: cannot record it in the database ({_explain(exc)})[/]")
+        return 1
+    planned.write()
+    console.print(
+        f"{args.route_id}: {planned.previous} → [bold]{args.status}{suffix}[/] in {path} "
+        f"and in the database (by {by}); every instance applies it within seconds"
+    )
+    return 0
+
+
+def cmd_pin(args: argparse.Namespace) -> int:
+    from gateway import store
+    from gateway.overrides import PIN
+
+    settings = get_settings()
+    by = args.by or _operator()
+
+    async def pin(db: Any) -> None:
+        await store.set_override(
+            db, route_id=args.route_id, kind=PIN, status=args.status, actor=by, reason=args.reason
+        )
+
+    if not _known_route(settings, args.route_id, args.manifest):
+        return 1
+    try:
+        asyncio.run(_in_database(settings, pin))
+    except Exception as exc:
+        console.print(f"[red]not pinned: {_explain(exc)}[/]")
+        return 1
+    console.print(
+        f"{args.route_id}: pinned to [bold]{args.status}[/] by {by} ({args.reason}); "
+        "it wins over the file and any flip until `python -m gateway unpin`"
+    )
+    return 0
+
+
+def cmd_unpin(args: argparse.Namespace) -> int:
+    from gateway import store
+    from gateway.overrides import PIN
+
+    settings = get_settings()
+    by = args.by or _operator()
+
+    async def unpin(db: Any) -> bool:
+        return await store.remove_override(
+            db, route_id=args.route_id, kind=PIN, actor=by, reason=args.reason or ""
+        )
 
     try:
-        if asyncio.run(clear()):
-            console.print(f"automatic rollback of {args.route_id} cleared")
+        removed = asyncio.run(_in_database(settings, unpin))
     except Exception as exc:
-        console.print(f"[yellow]could not clear rollbacks in the database: {exc}[/]")
-    console.print("running gateways pick the change up within seconds (or send SIGHUP)")
+        console.print(f"[red]not unpinned: {_explain(exc)}[/]")
+        return 1
+    if not removed:
+        console.print(f"{args.route_id}: not pinned")
+        return 1
+    console.print(f"{args.route_id}: unpinned by {by}; the flip or the file decides again")
     return 0
+
+
+def _known_route(settings: Settings, route_id: str, manifest: str | None) -> bool:
+    from gateway.manifest import ManifestError, load_manifest
+
+    try:
+        entries = load_manifest(manifest or settings.migration_manifest).entries
+    except ManifestError as exc:
+        console.print(f"[red]{exc}[/]")
+        return False
+    if route_id not in entries:
+        console.print(f"[red]{route_id} is not in the manifest[/]")
+        return False
+    return True
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from gateway import store
+
+    settings = get_settings()
+
+    async def read(db: Any) -> list[dict[str, Any]]:
+        return await store.decisions(db, limit=args.limit, route_id=args.route)
+
+    try:
+        rows = asyncio.run(_in_database(settings, read))
+    except Exception as exc:
+        console.print(f"[red]cannot read the history: {_explain(exc)}[/]")
+        return 1
+    if not rows:
+        console.print("no decisions recorded yet")
+        return 0
+    table = Table(title="decisions (newest first)")
+    for column in ("at", "route id", "decision", "status", "by", "why"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*_decision_cells(row))
+    console.print(table)
+    return 0
+
+
+def _decision_cells(row: dict[str, Any]) -> tuple[str, ...]:
+    status = row["status"] or "-"
+    if row["percent"] is not None:
+        status += f" {row['percent']}%"
+    why = row["reason"]
+    figures = row.get("figures") or {}
+    for side in ("async", "legacy"):
+        if isinstance(figures.get(side), dict):
+            side_figures = figures[side]
+            why += (
+                f" [{side}: {side_figures['requests']} req, {side_figures['failures']} failed,"
+                f" p95 {side_figures['p95_ms']} ms]"
+            )
+    return (row["created_at"], row["route_id"], row["kind"], status, row["actor"], why)
+
+
+async def _control_state(settings: Settings) -> tuple[list, dict, list]:
+    from gateway import store
+
+    async def read(db: Any) -> tuple[list, dict, list]:
+        return (
+            await store.active_overrides(db),
+            await store.latest_canary_runs(db),
+            await store.decisions(db, limit=10),
+        )
+
+    return await _in_database(settings, read)
+
+
+def _print_decisions(settings: Settings, manifest: Any) -> None:
+    """Under `routes`: the live overrides and canaries (with the file's status beside them)
+    and the latest decisions."""
+    from gateway.overrides import by_route, decided_entry
+
+    try:
+        rows, runs, recent = asyncio.run(_control_state(settings))
+    except Exception as exc:
+        console.print(f"[yellow]operator decisions unavailable: {_explain(exc)}[/]")
+        return
+    written = _file_written_at(manifest.path)
+    for route_id, kinds in by_route(rows).items():
+        entry = manifest.entries.get(route_id)
+        if entry is None:
+            continue
+        _, override = decided_entry(entry, kinds, edited_at=None, file_written_at=written)
+        for kind, item in sorted(kinds.items()):
+            live = "in force" if override is item else "[dim]not in force here[/]"
+            console.print(
+                f"[magenta]{kind}[/] {route_id}: file says {entry.status}, {kind} says "
+                f"[bold]{item.status}[/] ({live}) by {item.actor} at "
+                f"{item.created_at:%Y-%m-%dT%H:%M:%SZ}: {item.reason or '(no reason given)'}"
+            )
+    for route_id, run in runs.items():
+        steps = " → ".join(f"{step}%" for step in run["steps"])
+        console.print(
+            f"[cyan]canary[/] {route_id}: {run['state']} at step {run['step_index'] + 1} "
+            f"of {steps} (since {run['step_started_at']:%Y-%m-%dT%H:%M:%SZ})"
+        )
+    if recent:
+        console.print("recent decisions (`python -m gateway history` for more):")
+        for row in recent:
+            at, route_id, kind, status, actor, why = _decision_cells(row)
+            console.print(f"  {at} {route_id} [bold]{kind}[/] {status} by {actor}: {why}")
+
+
+def _file_written_at(path: str) -> Any:
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromtimestamp(os.stat(path).st_mtime, UTC).replace(tzinfo=None)
+    except OSError:
+        return None
 
 
 def cmd_shadow_report(args: argparse.Namespace) -> int:
@@ -336,18 +635,55 @@ def build_parser() -> argparse.ArgumentParser:
 
     routes = commands.add_parser("routes", help="list every route with its status")
     routes.add_argument("--manifest")
+    routes.add_argument(
+        "--gateway",
+        default="http://127.0.0.1:8000",
+        help="a running gateway whose host's request and error figures to show",
+    )
     routes.set_defaults(handler=cmd_routes)
 
     lint = commands.add_parser("lint", help="check the manifest against both halves")
     lint.add_argument("--manifest")
     lint.set_defaults(handler=cmd_lint)
 
-    flip = commands.add_parser("flip", help="set a route's status in the manifest")
+    flip = commands.add_parser(
+        "flip",
+        help="set a route's status in the manifest (and, on PostgreSQL, for every instance)",
+    )
     flip.add_argument("route_id")
     flip.add_argument("status", choices=["legacy", "shadow", "canary", "async"])
     flip.add_argument("--percent", type=int, help="for canary: the share of users on async")
+    flip.add_argument("--by", help="who decides (default: the OS user)")
+    flip.add_argument("--reason", help="why, for the history")
+    flip.add_argument("--steps", help="progressive canary: percents per step, e.g. 5,25,50")
+    flip.add_argument("--interval", dest="interval_seconds", type=float, help="seconds per step")
+    flip.add_argument("--min-requests", type=int, help="async answers a step needs")
+    flip.add_argument("--max-error-rate-delta", type=float, help="async minus legacy, 0..1")
+    flip.add_argument("--max-p95-ratio", type=float, help="async p95 over legacy p95")
+    flip.add_argument("--min-parity-rate", type=float, help="shadow the legacy share, 0..1")
     flip.add_argument("--manifest")
     flip.set_defaults(handler=cmd_flip)
+
+    pin = commands.add_parser(
+        "pin", help="emergency: pin a route to one half on every instance (no file edit)"
+    )
+    pin.add_argument("route_id")
+    pin.add_argument("status", choices=["legacy", "async"])
+    pin.add_argument("--reason", required=True, help="why, for the history and the dashboard")
+    pin.add_argument("--by", help="who decides (default: the OS user)")
+    pin.add_argument("--manifest")
+    pin.set_defaults(handler=cmd_pin)
+
+    unpin = commands.add_parser("unpin", help="remove a route's pin")
+    unpin.add_argument("route_id")
+    unpin.add_argument("--reason", help="why, for the history")
+    unpin.add_argument("--by", help="who decides (default: the OS user)")
+    unpin.set_defaults(handler=cmd_unpin)
+
+    history = commands.add_parser("history", help="flips, pins and canary decisions")
+    history.add_argument("--route", help="only this route id")
+    history.add_argument("--limit", type=int, default=30)
+    history.set_defaults(handler=cmd_history)
 
     report = commands.add_parser("shadow-report", help="shadow comparisons and mismatches")
     report.add_argument("--route", help="only this route id")

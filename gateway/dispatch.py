@@ -1,7 +1,9 @@
 """Per request: route id -> manifest entry -> the half that answers.
 
 The fast path (legacy, async, canary) streams straight through. Shadowed routes and
-async routes with a fallback buffer the request body so it can be replayed.
+async routes with a fallback buffer the request body so it can be replayed. A chunked
+body is buffered for every route (werkzeug under a2wsgi would read none of it), and
+OPTIONS on a listed path is answered here, from the manifest, whichever half owns it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from async_api.limits import declared_length, is_chunked, with_known_length
 from gateway.manifest import RouteEntry
 from gateway.shadow import Captured, ShadowRequest, ShadowRunner, replay_receive
 from shared.identity import INIT_DATA_HEADER
@@ -31,6 +34,11 @@ _INIT_DATA = INIT_DATA_HEADER.lower().encode()
 
 def canary_bucket(scope: Scope) -> int:
     """0..99, stable for one user: the Telegram user, else `user_id`, else the client address."""
+    return zlib.crc32(client_key(scope).encode()) % 100
+
+
+def client_key(scope: Scope) -> str:
+    """Who is asking: the Telegram user, else `user_id`, else the client address."""
     key = ""
     for name, value in scope.get("headers", ()):
         if name == _INIT_DATA:
@@ -46,7 +54,7 @@ def canary_bucket(scope: Scope) -> int:
     if not key:
         client = scope.get("client")
         key = "addr:" + (client[0] if client else "")
-    return zlib.crc32(key.encode()) % 100
+    return key
 
 
 def side_for(entry: RouteEntry | None, scope: Scope) -> str:
@@ -59,6 +67,15 @@ def side_for(entry: RouteEntry | None, scope: Scope) -> str:
     return LEGACY  # legacy, shadow (Flask answers), and the rest of a canary
 
 
+def mirrored(entry: RouteEntry, side: str) -> bool:
+    """Flask answers and FastAPI is compared: a shadowed route, and the legacy share of a
+    progressive canary gated on parity (gateway/canary.py)."""
+    if entry.status == "shadow":
+        return True
+    canary = entry.canary if entry.status == "canary" else None
+    return side == LEGACY and canary is not None and canary.min_parity_rate is not None
+
+
 def _canonical_slash(scope: Scope, entry: RouteEntry) -> Scope:
     """Flask matches `/api/events` to `/api/events/` (and back); Starlette does not."""
     path: str = scope["path"]
@@ -67,13 +84,6 @@ def _canonical_slash(scope: Scope, entry: RouteEntry) -> Scope:
         return scope
     path = path + "/" if wants_slash else path.rstrip("/")
     return {**scope, "path": path, "raw_path": path.encode()}
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
 
 
 class RouteDispatcher:
@@ -95,6 +105,14 @@ class RouteDispatcher:
         if path in ASYNC_ONLY_PATHS:
             await gateway.async_app(scope, receive, send)
             return
+        if scope["method"] == "OPTIONS":
+            allowed = gateway.table.allowed_methods(path)
+            if allowed:
+                await _answer_options(send, allowed)
+                return
+        if is_chunked(scope):  # handed on with its length: over the limit, each half says 413
+            limit = gateway.settings.max_body_bytes
+            scope, receive = await with_known_length(scope, receive, max_bytes=limit)
         entry = gateway.table.match(scope["method"], path)
         if entry is None:
             await gateway.legacy_app(scope, receive, _with_headers(send, LEGACY, None))
@@ -106,7 +124,7 @@ class RouteDispatcher:
         outcome = _Outcome(side)
         try:
             if self._replayable(scope):
-                if entry.status == "shadow" and ShadowRunner.wants(entry, scope["method"]):
+                if mirrored(entry, side) and ShadowRunner.wants(entry, scope["method"]):
                     await self._shadowed(entry, scope, receive, send, outcome)
                     return
                 fallback = entry.fallback
@@ -120,10 +138,10 @@ class RouteDispatcher:
             half = gateway.async_app if side == ASYNC else gateway.legacy_app
             await half(scope, receive, outcome.sender(send, entry))
         finally:
-            gateway.observe(entry, outcome, time.perf_counter() - started)
+            gateway.observe(entry, outcome, time.perf_counter() - started, client_key(scope))
 
     def _replayable(self, scope: Scope) -> bool:
-        length = _content_length(scope)
+        length = declared_length(scope)
         return (
             length is not None
             and length <= self.gateway.settings.max_body_bytes
@@ -181,7 +199,6 @@ class RouteDispatcher:
             await attempt
         outcome.async_failed = True
         self.gateway.metrics.fallbacks.labels(entry.id, reason).inc()
-        self.gateway.metrics.count(entry.id, "fallbacks")
         outcome.side = LEGACY
         outcome.extra_headers = [(b"x-fallback", f"async-{reason}".encode())]
         await self.gateway.legacy_app(scope, replay_receive(body), outcome.sender(send, entry))
@@ -212,6 +229,14 @@ class _Outcome:
             await send(message)
 
         return send_with_headers
+
+
+async def _answer_options(send: Send, methods: list[str]) -> None:
+    """204 with the methods the manifest routes for the path, not one half's view of them."""
+    allow = ", ".join(sorted((*methods, "OPTIONS")))
+    headers = [(b"allow", allow.encode()), (b"x-served-by", b"gateway")]
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def _with_headers(send: Send, side: str, route_id: str | None) -> Send:

@@ -24,12 +24,21 @@ ENTRY_KEYS = {
     "shadow",
     "fallback",
     "rollback",
+    "canary",
     "note",
 }
 COMPARE_KEYS = {"ignore", "shape_only", "note"}
 SHADOW_KEYS = {"sample_rate", "allow_writes", "timeout_ms", "noise_sample_rate"}
 FALLBACK_KEYS = {"on_5xx", "timeout_ms"}
-ROLLBACK_KEYS = {"enabled", "error_rate", "min_requests", "window_seconds"}
+ROLLBACK_KEYS = {"enabled", "error_rate", "min_requests", "min_clients", "window_seconds"}
+CANARY_KEYS = {
+    "steps",
+    "interval_seconds",
+    "min_requests",
+    "max_error_rate_delta",
+    "max_p95_ratio",
+    "min_parity_rate",
+}
 DEFAULT_KEYS = {"shadow", "fallback", "rollback"}
 TOP_KEYS = {"version", "defaults", "routes"}
 
@@ -66,9 +75,24 @@ class FallbackRules:
 @dataclass(frozen=True)
 class RollbackRules:
     enabled: bool = True
-    error_rate: float = 0.25  # async 5xx share over the window that takes the route back
+    error_rate: float = 0.25  # async failure share, above legacy's, that takes the route back
     min_requests: int = 20
+    min_clients: int = 3  # distinct users or addresses among those requests
     window_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class CanaryRules:
+    """A progressive canary: async answers `steps[i]`% of users for `interval_seconds` per
+    step, advanced while the gates hold, promoted to async after the last step, rolled back
+    to legacy at the first failed gate (gateway/canary.py)."""
+
+    steps: tuple[int, ...]
+    interval_seconds: float = 60.0
+    min_requests: int = 20  # async answers a step needs before it is judged
+    max_error_rate_delta: float = 0.01  # async own-failure rate minus legacy's
+    max_p95_ratio: float = 1.5  # async p95 over legacy p95
+    min_parity_rate: float | None = None  # set: the legacy share is shadowed and compared
 
 
 @dataclass(frozen=True)
@@ -83,6 +107,7 @@ class RouteEntry:
     shadow: ShadowRules = field(default_factory=ShadowRules)
     fallback: FallbackRules = field(default_factory=FallbackRules)
     rollback: RollbackRules = field(default_factory=RollbackRules)
+    canary: CanaryRules | None = None
     note: str | None = None
     fingerprint: str = ""  # changes whenever the entry's text does
 
@@ -119,6 +144,65 @@ def _sub_rules(raw: Any, keys: set[str], where: str, problems: list[str]) -> dic
     return {key: value for key, value in raw.items() if key in keys}
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_share(value: Any) -> bool:
+    return _is_number(value) and 0 <= value <= 1
+
+
+def _is_positive(value: Any) -> bool:
+    return _is_number(value) and value > 0
+
+
+def _is_steps(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) > 0
+        and all(_is_int(step) and 1 <= step <= 100 for step in value)
+        and all(a < b for a, b in zip(value, value[1:], strict=False))
+    )
+
+
+def _is_text_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
+
+
+# Every rule's accepted values, and the fix a lint message names.
+_VALUE_CHECKS: dict[str, tuple[Any, str]] = {
+    "ignore": (_is_text_list, "a list of JSON paths such as items.*.created_at"),
+    "shape_only": (lambda v: isinstance(v, bool), "true or false"),
+    "note": (lambda v: isinstance(v, str) and v.strip() != "", "a sentence saying why"),
+    "sample_rate": (_is_share, "a share from 0 to 1"),
+    "noise_sample_rate": (_is_share, "a share from 0 to 1"),
+    "allow_writes": (lambda v: isinstance(v, bool), "true or false"),
+    "timeout_ms": (lambda v: v is None or (_is_int(v) and v > 0), "milliseconds, above 0"),
+    "on_5xx": (lambda v: isinstance(v, bool), "true or false"),
+    "enabled": (lambda v: isinstance(v, bool), "true or false"),
+    "error_rate": (_is_share, "a share from 0 to 1"),
+    "min_requests": (lambda v: _is_int(v) and v >= 1, "a whole number, at least 1"),
+    "min_clients": (lambda v: _is_int(v) and v >= 1, "a whole number, at least 1"),
+    "window_seconds": (_is_positive, "seconds, above 0"),
+    "steps": (_is_steps, "a rising list of percents from 1 to 100, such as [5, 25, 50]"),
+    "interval_seconds": (_is_positive, "seconds, above 0"),
+    "max_error_rate_delta": (_is_share, "a share from 0 to 1"),
+    "max_p95_ratio": (lambda v: _is_number(v) and v >= 1, "a ratio, at least 1"),
+    "min_parity_rate": (_is_share, "a share from 0 to 1"),
+}
+
+
+def _check_values(values: dict[str, Any], where: str, problems: list[str]) -> None:
+    for key, value in values.items():
+        accepts, wanted = _VALUE_CHECKS[key]
+        if not accepts(value):
+            problems.append(f"{where}.{key} is {value!r}: use {wanted}")
+
+
 def _merged(defaults: dict[str, Any], key: str, raw: Any) -> Any:
     if key not in defaults:
         return raw
@@ -152,8 +236,25 @@ def _entry(
     if legacy_file is None and status in ("legacy", "shadow", "canary"):
         problems.append(f"{where}: status {status} needs a legacy_file")
     percent = raw.get("percent", 0)
-    if status == "canary" and not (isinstance(percent, int) and 0 <= percent <= 100):
-        problems.append(f"{where}: canary needs percent, a whole number from 0 to 100")
+    canary = _sub_rules(raw.get("canary"), CANARY_KEYS, f"{where}.canary", problems)
+    if "canary" in raw:
+        if status != "canary":
+            problems.append(f"{where}: canary rules only apply to status canary")
+        elif "percent" in raw:
+            problems.append(
+                f"{where}: a progressive canary takes its percent from canary.steps:"
+                " remove `percent`"
+            )
+        elif "steps" not in canary:
+            problems.append(f"{where}.canary needs `steps`, such as [5, 25, 50]")
+    elif status == "canary" and "percent" not in raw:
+        problems.append(
+            f"{where}: canary needs `percent: N` (1-100), the share of users FastAPI answers,"
+            " or `canary: {steps: [...]}` for a progressive one; for none, use status legacy"
+            " or shadow"
+        )
+    elif status == "canary" and not (_is_int(percent) and 1 <= percent <= 100):
+        problems.append(f"{where}: canary percent must be a whole number from 1 to 100")
     if status != "canary" and "percent" in raw:
         problems.append(f"{where}: percent only applies to status canary")
     compare = _sub_rules(raw.get("compare"), COMPARE_KEYS, f"{where}.compare", problems)
@@ -172,22 +273,23 @@ def _entry(
         f"{where}.rollback",
         problems,
     )
+    _check_values(compare, f"{where}.compare", problems)
+    _check_values(shadow, f"{where}.shadow", problems)
+    _check_values(fallback, f"{where}.fallback", problems)
+    _check_values(rollback, f"{where}.rollback", problems)
+    _check_values(canary, f"{where}.canary", problems)
     if len(problems) > before:
         return None
-    try:
-        shadow_rules = ShadowRules(**shadow)
-        fallback_rules = FallbackRules(**fallback)
-        rollback_rules = RollbackRules(**rollback)
-    except TypeError as exc:
-        problems.append(f"{where}: {exc}")
-        return None
+    shadow_rules = ShadowRules(**shadow)
+    fallback_rules = FallbackRules(**fallback)
+    rollback_rules = RollbackRules(**rollback)
     return RouteEntry(
         id=route_id,
         method=method,
         path=path,
         legacy_file=legacy_file,
         status=status,
-        percent=int(percent or 0),
+        percent=int(canary["steps"][0] if "canary" in raw else percent or 0),
         compare=CompareRules(
             ignore=tuple(compare.get("ignore", ())),
             shape_only=bool(compare.get("shape_only")),
@@ -196,11 +298,27 @@ def _entry(
         shadow=shadow_rules,
         fallback=fallback_rules,
         rollback=rollback_rules,
+        canary=canary_rules(canary) if "canary" in raw else None,
         note=raw.get("note"),
         fingerprint=hashlib.sha256(
             json.dumps(raw, sort_keys=True, default=str).encode()
         ).hexdigest()[:12],
     )
+
+
+def canary_rules(values: dict[str, Any]) -> CanaryRules:
+    """Checked `canary:` values (the manifest's, or a flip's) as rules."""
+    return CanaryRules(**{**values, "steps": tuple(values["steps"])})
+
+
+def canary_problems(values: dict[str, Any], where: str = "canary") -> list[str]:
+    """What is wrong with `canary:` values (a flip's from the CLI, or one stored with it)."""
+    problems: list[str] = []
+    checked = _sub_rules(values, CANARY_KEYS, where, problems)
+    if "steps" not in checked:
+        problems.append(f"{where} needs `steps`, such as [5, 25, 50]")
+    _check_values(checked, where, problems)
+    return problems
 
 
 def parse_manifest(text: str, *, path: str = "migration_status.yaml") -> Manifest:
@@ -254,8 +372,14 @@ class RouteTable:
         self._adapter = Map(rules, strict_slashes=False).bind("gateway")
 
     def match(self, method: str, path: str) -> RouteEntry | None:
+        """HEAD matches the GET entry of its path (werkzeug adds HEAD to every GET rule)."""
         try:
             route_id, _ = self._adapter.match(path, method=method)
         except HTTPException:  # unknown path or method: Flask answers (the catch-all)
             return None
         return self.manifest.entries[route_id]
+
+    def allowed_methods(self, path: str) -> list[str]:
+        """The methods `match` routes for `path` (HEAD with GET; `/x` and `/x/` alike, as
+        Flask matches them), sorted; empty if no entry has that path."""
+        return [method for method in sorted((*METHODS, "HEAD")) if self.match(method, path)]

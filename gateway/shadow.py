@@ -18,7 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope
 
 from gateway.compare import Answer, Difference, compare_answers, json_differences, split_noise
 from gateway.manifest import RouteEntry
+from gateway.redact import Redactor
 from shared.database.rows import utcnow
+from shared.rate_limit import SHADOW_REPLAY_KEY
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -79,7 +81,8 @@ async def call_captured(app: ASGIApp, scope: Scope, body: bytes) -> Captured:
     async def send(message: Message) -> None:
         captured.take(message)
 
-    await app(dict(scope), replay_receive(body), send)
+    # A replay's failed sign-in is not counted a second time (shared.rate_limit).
+    await app({**scope, SHADOW_REPLAY_KEY: True}, replay_receive(body), send)
     return captured
 
 
@@ -96,6 +99,7 @@ class ShadowRunner:
     def __init__(self, gateway: Gateway, *, max_concurrency: int) -> None:
         self.gateway = gateway
         self.max_concurrency = max_concurrency
+        self.redactor = Redactor(gateway.settings.redact_fields.split(","))
         self.active = 0
         self.results: list[dict[str, Any]] = []  # waiting to be written to the database
         self.noisy_paths: dict[str, set[str]] = {}
@@ -171,6 +175,7 @@ class ShadowRunner:
         metrics = self.gateway.metrics
         metrics.shadow_comparisons.labels(entry.id).inc()
         metrics.count(entry.id, "shadow_comparisons")
+        self.gateway.canary.compared(entry.id, differs=bool(real))
         if real:
             self._record(request, "mismatch", primary, candidate, real)
         elif noise:
@@ -191,6 +196,7 @@ class ShadowRunner:
             metrics.shadow_mismatches.labels(entry.id, kind).inc()
             metrics.count(entry.id, "shadow_mismatches" if kind == "mismatch" else "shadow_errors")
         if kind == "error":
+            self.gateway.canary.compared(entry.id, differs=True)
             metrics.shadow_comparisons.labels(entry.id).inc()
             metrics.count(entry.id, "shadow_comparisons")
         self.results.append(
@@ -199,8 +205,10 @@ class ShadowRunner:
                 "kind": kind,
                 "method": request.scope["method"],
                 "path": request.scope["path"],
-                "query": request.scope.get("query_string", b"").decode("latin-1")[:2000],
-                "request_body": request.body[:MAX_STORED_BODY].decode("utf-8", "replace") or None,
+                "query": self.redactor.query(
+                    request.scope.get("query_string", b"").decode("latin-1")
+                )[:2000],
+                "request_body": self.redactor.body(request.body, limit=MAX_STORED_BODY),
                 "legacy_status": primary.status,
                 "async_status": other.status if other is not None and kind != "noise" else None,
                 "differences": [

@@ -1,5 +1,5 @@
 """Keeping every worker current: the manifest reloaded on change or SIGHUP, automatic
-rollbacks shared through the database, and counters and shadow results written there."""
+rollbacks shared through the database, and shadow counts and results written there."""
 
 from __future__ import annotations
 
@@ -68,7 +68,10 @@ class GatewayWatcher:
             self._hup.clear()
             self._stamp = stamp
             await self.reload()
+        if self.gateway.runtime is not None and self.gateway.unsaved_rollbacks:
+            await self.gateway.save_rollbacks()
         await self.sync_rollbacks()
+        await self.sync_decisions()
         await self.flush()
 
     async def reload(self) -> bool:
@@ -76,8 +79,11 @@ class GatewayWatcher:
         path = gateway.manifest_path
         try:
             text = await asyncio.to_thread(_read, path)
-            manifest = parse_manifest(text, path=path)
-            problems = manifest_problems(manifest, gateway.flask_routes, gateway.async_routes)
+            # Parsing and checking a 92-route file is YAML and werkzeug work: off the loop.
+            manifest = await asyncio.to_thread(parse_manifest, text, path=path)
+            problems = await asyncio.to_thread(
+                manifest_problems, manifest, gateway.flask_routes, gateway.async_routes
+            )
             if problems:
                 raise ManifestError(path, problems)
         except (OSError, ManifestError) as exc:
@@ -111,10 +117,22 @@ class GatewayWatcher:
                 active.pop(route_id)
         gateway.use_rollbacks(active)
 
-    async def flush(self) -> None:
+    async def sync_decisions(self) -> None:
+        """Operator overrides (flip, pin) from the database, then the progressive canaries:
+        their figures saved, their due steps judged (by one instance), their state applied."""
         gateway = self.gateway
         if gateway.runtime is None:
             return
+        gateway.use_overrides(await store.active_overrides(gateway.runtime.db))
+        await gateway.canary.tick(gateway.runtime.db, gateway.decided)
+
+    async def flush(self) -> None:
+        """Shadow counts and results to the database (every instance reads them there);
+        request figures need no writes: every worker's are on the host's /metrics."""
+        gateway = self.gateway
+        if gateway.runtime is None:
+            return
+        gateway.metrics.refresh()
         db = gateway.runtime.db
         pending = gateway.metrics.take_pending()
         results = gateway.shadow.take_results()

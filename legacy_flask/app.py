@@ -56,6 +56,11 @@ def create_app(
     def refuse_large_bodies() -> None:
         # Before any view code (and its auth check), as the async half refuses them.
         length = request.content_length
+        if length is None and request.environ.get("wsgi.input_terminated"):
+            # A chunked body (gunicorn, `flask run`): werkzeug silently stops reading at
+            # the limit, so it is read here to one byte past it, to tell "over" from "at".
+            request.max_content_length = settings.max_body_bytes + 1
+            length = len(request.get_data(cache=True))
         if length is not None and length > settings.max_body_bytes:
             raise RequestEntityTooLarge()
 

@@ -19,7 +19,9 @@ def _json_error(status: int, body: dict) -> Response:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
-        return _json_error(exc.status, exc.body())
+        response = _json_error(exc.status, exc.body())
+        response.headers.update(exc.headers())
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

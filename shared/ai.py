@@ -3,6 +3,8 @@ no key is configured (so the embedded default works offline)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,28 +64,48 @@ class DigestWriter:
         if self._client is None or not news:
             return extractive_digest(news, options)
         try:
-            completion = await self._client.chat.completions.create(
-                model=self.model,
-                messages=[
-                    {"role": "system", "content": _system_prompt(options)},
-                    {"role": "user", "content": _user_prompt(news, options)},
-                ],
-            )
-        except openai.APITimeoutError:
+            # The raw answer: the SDK would build a model from any JSON without checking it.
+            async with asyncio.timeout(self.timeout):  # also a server that drips bytes
+                raw = await self._client.chat.completions.with_raw_response.create(
+                    model=self.model,
+                    messages=[
+                        {"role": "system", "content": _system_prompt(options)},
+                        {"role": "user", "content": _user_prompt(news, options)},
+                    ],
+                )
+        except (openai.APITimeoutError, TimeoutError):
             raise ApiError(
                 "upstream_timeout", f"the AI service did not answer within {self.timeout:g} s"
             ) from None
-        except openai.APIError as exc:
+        except openai.APIError as exc:  # an error status, a refused or broken connection
             raise ApiError(
                 "upstream_error", f"the AI service failed: {type(exc).__name__}"
             ) from None
-        except ValueError:  # a 200 whose body is not JSON
-            raise ApiError("upstream_error", "the AI service answered with garbage") from None
-        choices = getattr(completion, "choices", None)  # a non-JSON content type gives a str
-        text = choices[0].message.content if choices else None
-        if not text:
-            raise ApiError("upstream_error", "the AI service returned an empty digest")
-        return text.strip()
+        return completion_text(raw.content)
+
+
+def _bad_answer(what: str) -> ApiError:
+    return ApiError("upstream_error", f"the AI service answered {what}")
+
+
+def completion_text(body: bytes) -> str:
+    """The digest in a chat-completions answer; any other answer is the AI service's fault."""
+    try:
+        answer = json.loads(body)
+    except ValueError:  # an HTML error page with a 200, or garbage
+        raise _bad_answer("with garbage (not JSON)") from None
+    choices = answer.get("choices") if isinstance(answer, dict) else None
+    if not isinstance(choices, list) or not choices:
+        raise _bad_answer("without choices")
+    message = choices[0].get("message") if isinstance(choices[0], dict) else None
+    if not isinstance(message, dict):
+        raise _bad_answer("without a message")
+    content = message.get("content")
+    if not isinstance(content, str):
+        raise _bad_answer("without text content")
+    if not content.strip():
+        raise ApiError("upstream_error", "the AI service returned an empty digest")
+    return content.strip()
 
 
 def _system_prompt(options: dict[str, str]) -> str:

@@ -8,7 +8,9 @@ sending is not: the legacy half posts one message after another with a sync
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +28,6 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 TELEGRAM_TEXT_LIMIT = 4096  # sendMessage refuses longer texts
-SEND_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
 def require_bot_token(settings: Settings, *, dry_run: bool) -> None:
@@ -41,40 +42,69 @@ def send_message_url(settings: Settings) -> str:
     return f"{base}/bot{settings.telegram_bot_token}/sendMessage"
 
 
+def send_timeout(seconds: float) -> httpx.Timeout:
+    """TELEGRAM_TIMEOUT_SECONDS for each message (connecting: at most 5 s of it)."""
+    return httpx.Timeout(seconds, connect=min(seconds, 5.0))
+
+
 def message_body(chat_id: int, text: str) -> dict[str, Any]:
     if len(text) > TELEGRAM_TEXT_LIMIT:
         text = text[: TELEGRAM_TEXT_LIMIT - 1] + "…"
     return {"chat_id": chat_id, "text": text, "disable_web_page_preview": True}
 
 
-def _delivered(response: httpx.Response, chat_id: int) -> bool:
+def _refusal(response: httpx.Response) -> str | None:
+    """Why Telegram did not take the message (None: it did), in words both halves use."""
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}"
     try:
-        ok = response.status_code == 200 and response.json().get("ok") is True
-    except ValueError:
-        ok = False
-    if not ok:
-        log.warning("sendMessage to chat %s failed with HTTP %s", chat_id, response.status_code)
-    return ok
+        answer = response.json()
+    except ValueError:  # garbage, an HTML page, invalid UTF-8
+        return "the answer is not JSON"
+    if not isinstance(answer, dict) or "ok" not in answer:
+        return "the answer is not a Bot API answer"
+    if answer["ok"] is not True:
+        return "the Bot API answered ok=false"
+    return None
 
 
-def send_message_sync(client: httpx.Client, *, url: str, chat_id: int, text: str) -> bool:
-    """True when Telegram accepted the message; a failure is counted, never raised."""
+def _transport_failure(exc: httpx.HTTPError) -> str:
+    return "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+
+
+def _logged(reason: str | None, chat_id: int) -> str | None:
+    if reason is not None:
+        log.warning("sendMessage to chat %s failed: %s", chat_id, reason)
+    return reason
+
+
+def send_message_sync(
+    client: httpx.Client, *, url: str, chat_id: int, text: str, time_limit: float
+) -> str | None:
+    """None when Telegram accepted the message, else why not: counted, never raised."""
     try:
-        response = client.post(url, json=message_body(chat_id, text), timeout=SEND_TIMEOUT)
+        response = client.post(
+            url, json=message_body(chat_id, text), timeout=send_timeout(time_limit)
+        )
     except httpx.HTTPError as exc:
-        log.warning("sendMessage to chat %s failed: %s", chat_id, type(exc).__name__)
-        return False
-    return _delivered(response, chat_id)
+        return _logged(_transport_failure(exc), chat_id)
+    return _logged(_refusal(response), chat_id)
 
 
-async def send_message(client: httpx.AsyncClient, *, url: str, chat_id: int, text: str) -> bool:
-    """True when Telegram accepted the message; a failure is counted, never raised."""
+async def send_message(
+    client: httpx.AsyncClient, *, url: str, chat_id: int, text: str, time_limit: float
+) -> str | None:
+    """None when Telegram accepted the message, else why not: counted, never raised."""
     try:
-        response = await client.post(url, json=message_body(chat_id, text), timeout=SEND_TIMEOUT)
+        async with asyncio.timeout(time_limit):  # also a server that drips bytes
+            response = await client.post(
+                url, json=message_body(chat_id, text), timeout=send_timeout(time_limit)
+            )
+    except TimeoutError:
+        return _logged("timed out", chat_id)
     except httpx.HTTPError as exc:
-        log.warning("sendMessage to chat %s failed: %s", chat_id, type(exc).__name__)
-        return False
-    return _delivered(response, chat_id)
+        return _logged(_transport_failure(exc), chat_id)
+    return _logged(_refusal(response), chat_id)
 
 
 @dataclass(frozen=True)
@@ -103,12 +133,14 @@ async def plan_broadcast(
     return BroadcastPlan([user["telegram_id"] for user in recipients], digest_id, text)
 
 
-def broadcast_result(plan: BroadcastPlan, *, delivered: list[bool], dry_run: bool) -> dict:
-    sent = sum(delivered)
+def broadcast_result(plan: BroadcastPlan, *, failures: list[str | None], dry_run: bool) -> dict:
+    """`failures`: one per message sent, None for a delivered one, else the reason."""
+    reasons = Counter(reason for reason in failures if reason is not None)
     return {
         "recipients": len(plan.chat_ids),
-        "sent": sent,
-        "failed": len(delivered) - sent,
+        "sent": len(failures) - reasons.total(),
+        "failed": reasons.total(),
+        "failures": dict(sorted(reasons.items())),  # reason -> how many messages
         "dry_run": dry_run,
         "digest_id": plan.digest_id,
         "text": plan.text,

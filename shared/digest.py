@@ -1,9 +1,12 @@
-"""Building a digest: pick the news, have the writer write it, store it."""
+"""Building a digest: pick the news, have the writer write it, store it.
+
+The options and params live in `shared.digest_params` (the digest queries read them back
+without this module's I/O); they are imported from here too.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from shared.ai import DigestWriter
@@ -11,29 +14,11 @@ from shared.database.engine import Database
 from shared.database.queries.digests import store_digest
 from shared.database.queries.news import latest_news
 from shared.database.queries.subscriptions import list_subscriptions
-
-DIGEST_OPTIONS: dict[str, tuple[str, ...]] = {
-    "style": ("brief", "analytical", "casual", "newsletter"),
-    "tone": ("neutral", "optimistic", "critical"),
-    "length": ("short", "medium", "long"),
-    "audience": ("general", "investors", "tech", "students"),
-}
-DIGEST_DEFAULTS = {"style": "brief", "tone": "neutral", "length": "medium", "audience": "general"}
-DIGEST_LIMIT = (1, 50, 10)  # min, max, default
-MAX_DIGEST_CATEGORIES = 30
-
-
-@dataclass(frozen=True)
-class DigestParams:
-    limit: int = DIGEST_LIMIT[2]
-    categories: list[str] = field(default_factory=list)
-    style: str = DIGEST_DEFAULTS["style"]
-    tone: str = DIGEST_DEFAULTS["tone"]
-    length: str = DIGEST_DEFAULTS["length"]
-    audience: str = DIGEST_DEFAULTS["audience"]
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from shared.digest_params import DIGEST_DEFAULTS as DIGEST_DEFAULTS
+from shared.digest_params import DIGEST_LIMIT as DIGEST_LIMIT
+from shared.digest_params import DIGEST_OPTIONS as DIGEST_OPTIONS
+from shared.digest_params import MAX_DIGEST_CATEGORIES as MAX_DIGEST_CATEGORIES
+from shared.digest_params import DigestParams as DigestParams
 
 
 async def generate_digest(

@@ -38,12 +38,24 @@ CODE_BY_HTTP_STATUS = {
 class ApiError(Exception):
     """An error the client should see: status, code, message and maybe the faulty field."""
 
-    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.status = STATUS_BY_CODE[code]
         self.message = message
         self.field = field
+        self.retry_after = retry_after  # seconds, for 429 and 503: sent as `Retry-After`
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with the answer (both halves send the same ones)."""
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
     def body(self) -> dict[str, Any]:
         return error_body(self.code, self.message, field=self.field)

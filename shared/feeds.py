@@ -23,6 +23,7 @@ import feedparser
 import httpx
 
 from shared.categories import CATEGORY_TREE
+from shared.contracts.common import in_stored_years
 from shared.database.engine import Database, DatabaseUnavailable
 from shared.database.queries.admin import record_feed_fetch
 from shared.database.rows import utcnow
@@ -201,6 +202,8 @@ def _published(entry: Any, now: datetime) -> datetime:
     try:
         published = datetime.fromtimestamp(calendar.timegm(stamp), UTC).replace(tzinfo=None)
     except (OverflowError, ValueError, OSError):
+        return now
+    if not in_stored_years(published):  # a placeholder like 0001-01-01: the fetch time
         return now
     return min(published, now)  # a future date would pin the item to the top of every list
 

@@ -14,6 +14,7 @@ import httpx
 from shared.ai import DigestWriter
 from shared.database.bridge import LoopBridge
 from shared.database.engine import Database
+from shared.rate_limit import FailedAuthGuard
 from shared.request_stats import RequestStats
 from shared.settings import Settings
 
@@ -31,6 +32,8 @@ class Runtime:
     # Per-process caches by name (e.g. app config); dropped by their own endpoints.
     caches: dict[str, Any] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Failed admin-token and initData checks per client address (brute force costs time).
+    auth_guard: FailedAuthGuard = field(default_factory=FailedAuthGuard)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run `coro` in the background on this loop; cancelled when the runtime closes."""
@@ -44,14 +47,22 @@ class Runtime:
         db = Database(
             settings.database_url,
             pool_size=settings.db_pool_size,
+            pool_timeout=settings.db_pool_timeout_seconds,
             simulated_latency_ms=settings.db_simulated_latency_ms,
         )
         await db.connect()
+        auth_guard = FailedAuthGuard(
+            limit=settings.auth_failure_limit,
+            storage_url=settings.rate_limit_storage_url,
+            key_prefix=settings.rate_limit_key_prefix,
+        )
+        await auth_guard.open()
         return cls(
             settings=settings,
             db=db,
             writer=DigestWriter(settings),
             http=httpx.AsyncClient(timeout=OUTBOUND_TIMEOUT, follow_redirects=True),
+            auth_guard=auth_guard,
         )
 
     async def close(self) -> None:
@@ -60,6 +71,7 @@ class Runtime:
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.http.aclose()
+        await self.auth_guard.close()
         await self.writer.close()
         await self.db.close()
 

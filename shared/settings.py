@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import model_validator
+from limits import parse as parse_rate_limit
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/newsdigest.db"
@@ -19,6 +20,8 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     database_url: str = DEFAULT_DATABASE_URL
     db_pool_size: int = 10
+    # How long a query waits for a pooled connection before the request answers 503.
+    db_pool_timeout_seconds: float = 5.0
     # Adds this delay to every query without blocking the loop (benchmarks only).
     db_simulated_latency_ms: int = 0
     demo_data: bool | None = None  # None: on for SQLite, off for PostgreSQL
@@ -34,6 +37,13 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
 
+    # Brute force: failed admin-token and initData checks per client address (see
+    # shared/rate_limit.py), counted in Redis so all workers of a host share one count;
+    # `memory://` counts per process (also the fallback while Redis does not answer).
+    auth_failure_limit: str = "20/minute"
+    rate_limit_storage_url: str = "redis://127.0.0.1:6379/0"
+    rate_limit_key_prefix: str = "newsdigest"
+
     # How long a legacy (sync) view waits for the shared loop before answering 503.
     bridge_timeout_seconds: float = 30.0
     # Threads a2wsgi gives the Flask half: each blocked view holds one.
@@ -44,8 +54,9 @@ class Settings(BaseSettings):
     feed_timeout_seconds: float = 10.0
     feed_max_bytes: int = 5 * 1024 * 1024
     ingest_concurrency: int = 8
-    # Digest broadcast through the Telegram Bot API.
+    # Digest broadcast through the Telegram Bot API; a message slower than the timeout fails.
     broadcast_concurrency: int = 10
+    telegram_timeout_seconds: float = 10.0
     # /api/events/stream: how often it looks for changed rows, when it sends a heartbeat,
     # and when it ends a stream (EventSource reconnects by itself).
     sse_poll_seconds: float = 2.0
@@ -56,6 +67,21 @@ class Settings(BaseSettings):
     # rollbacks (SIGHUP forces a look), and the cap on concurrent shadow calls.
     manifest_poll_seconds: float = 1.0
     shadow_max_concurrency: int = 8
+    # A callback holding the event loop longer than this is logged with its route and
+    # code location, counted on /metrics and shown on the dashboard.
+    loop_block_threshold_ms: int = 100
+    # SIGTERM: stop accepting, let in-flight requests finish for this long, then cancel
+    # what remains (an orchestrator's kill grace period should be a few seconds longer).
+    shutdown_grace_seconds: int = 10
+    # Comma-separated field names whose values stored shadow records never keep, beside
+    # the built-in secret-looking names (token, secret, init_data, password, …).
+    redact_fields: str = ""
+
+    @field_validator("auth_failure_limit")
+    @classmethod
+    def _rate_limit_notation(cls, value: str) -> str:
+        parse_rate_limit(value)  # "20/minute", "100 per hour": refused at startup if not
+        return value
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Settings:

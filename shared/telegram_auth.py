@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 MAX_AGE_SECONDS = 24 * 3600
+# How far ahead of this server's clock Telegram's may be; later than that is not a real login.
+MAX_CLOCK_SKEW_SECONDS = 60
 
 
 class InitDataError(ValueError):
@@ -58,8 +60,11 @@ def validate_init_data(
         auth_date = int(fields["auth_date"])
     except (KeyError, ValueError):
         raise InitDataError("auth_date is missing") from None
-    if (now if now is not None else time.time()) - auth_date > max_age_seconds:
+    age = (now if now is not None else time.time()) - auth_date
+    if age > max_age_seconds:
         raise InitDataError("auth_date is older than 24 hours")
+    if age < -MAX_CLOCK_SKEW_SECONDS:
+        raise InitDataError("auth_date is in the future")
     try:
         user = json.loads(fields["user"])
         user_id = int(user["id"])

@@ -7,14 +7,21 @@ from typing import Any
 from shared.database.engine import Database
 from shared.database.queries.users import get_or_create_user, user_by_telegram_id
 from shared.errors import ApiError
-from shared.identity import INIT_DATA_HEADER
+from shared.identity import INIT_DATA_HEADER, proven_telegram_user
+from shared.rate_limit import Client, FailedAuthGuard
 from shared.settings import Settings
-from shared.telegram_auth import InitDataError, validate_init_data
 
 BLOCKED = "this user is blocked"  # the 403's message wherever a blocked user is refused
 
 
-def check_registration(settings: Settings, *, init_data: str | None, telegram_id: int) -> None:
+async def check_registration(
+    settings: Settings,
+    *,
+    init_data: str | None,
+    telegram_id: int,
+    guard: FailedAuthGuard,
+    client: Client,
+) -> None:
     """With a bot token, only that Telegram user themself, proven by initData.
 
     Without one (development) the request is trusted, as `user_id` is elsewhere.
@@ -23,10 +30,9 @@ def check_registration(settings: Settings, *, init_data: str | None, telegram_id
         return
     if not init_data:
         raise ApiError("unauthorized", f"{INIT_DATA_HEADER} header is required")
-    try:
-        telegram_user = validate_init_data(init_data, bot_token=settings.telegram_bot_token)
-    except InitDataError as exc:
-        raise ApiError("unauthorized", f"invalid Telegram init data: {exc}") from None
+    telegram_user = await proven_telegram_user(
+        init_data, bot_token=settings.telegram_bot_token, guard=guard, client=client
+    )
     if telegram_user.id != telegram_id:
         raise ApiError("forbidden", "telegram_id names another Telegram user")
 

@@ -8,7 +8,8 @@ from shared.contracts.users import MAX_TELEGRAM_ID
 from shared.database.engine import Database
 from shared.database.queries.users import get_or_create_user, user_by_telegram_id
 from shared.errors import ApiError
-from shared.telegram_auth import InitDataError, validate_init_data
+from shared.identity import proven_telegram_user
+from shared.rate_limit import Client, FailedAuthGuard
 from shared.users import BLOCKED
 
 LOGIN_NOT_CONFIGURED = "Telegram login is not configured"
@@ -23,17 +24,23 @@ def _column_text(value: object, length: int) -> str | None:
     return value[:length] or None
 
 
-async def sign_in(db: Database, *, init_data: str, bot_token: str | None) -> dict[str, Any]:
+async def sign_in(
+    db: Database,
+    *,
+    init_data: str,
+    bot_token: str | None,
+    guard: FailedAuthGuard,
+    client: Client,
+) -> dict[str, Any]:
     """The user row of the Telegram user `init_data` proves, created on first sign-in.
 
     Without a bot token nothing can be proven: 503, never a sign-in on trust.
     """
     if not bot_token:
         raise ApiError("unavailable", LOGIN_NOT_CONFIGURED)
-    try:
-        telegram_user = validate_init_data(init_data, bot_token=bot_token)
-    except InitDataError as exc:
-        raise ApiError("unauthorized", f"invalid Telegram init data: {exc}") from None
+    telegram_user = await proven_telegram_user(
+        init_data, bot_token=bot_token, guard=guard, client=client
+    )
     if not 0 < telegram_user.id <= MAX_TELEGRAM_ID:
         raise ApiError("unauthorized", "invalid Telegram init data: user id is out of range")
     existing = await user_by_telegram_id(db, telegram_id=telegram_user.id)

@@ -88,6 +88,11 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "openai_base_url": None,
         "db_simulated_latency_ms": 0,
         "demo_data": False,
+        # Tests send many wrong tokens from 127.0.0.1 to long-lived gateways: the brute-force
+        # guard counts per gateway and never trips here (tests/api/test_brute_force.py sets
+        # a low limit and Redis).
+        "rate_limit_storage_url": "memory://",
+        "auth_failure_limit": "1000000/minute",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -125,6 +125,7 @@ class BroadcastResponse(BaseModel):
     recipients: int
     sent: int
     failed: int
+    failures: dict[str, int]  # why messages failed -> how many
     dry_run: bool
     digest_id: int | None
     text: str

@@ -94,17 +94,23 @@ async def broadcast(
 ) -> dict[str, Any]:
     require_bot_token(settings, dry_run=dry_run)
     plan = await plan_broadcast(db=db, writer=writer, category=category, dry_run=dry_run)
-    delivered: list[bool] = []
+    failures: list[str | None] = []
     if not dry_run and plan.chat_ids:
         url = send_message_url(settings)
         limit = asyncio.Semaphore(max(1, settings.broadcast_concurrency))
 
-        async def send(chat_id: int) -> bool:
+        async def send(chat_id: int) -> str | None:
             async with limit:
-                return await send_message(http, url=url, chat_id=chat_id, text=plan.text)
+                return await send_message(
+                    http,
+                    url=url,
+                    chat_id=chat_id,
+                    text=plan.text,
+                    time_limit=settings.telegram_timeout_seconds,
+                )
 
-        delivered = list(await asyncio.gather(*(send(chat_id) for chat_id in plan.chat_ids)))
-    result = broadcast_result(plan, delivered=delivered, dry_run=dry_run)
+        failures = list(await asyncio.gather(*(send(chat_id) for chat_id in plan.chat_ids)))
+    result = broadcast_result(plan, failures=failures, dry_run=dry_run)
     if not dry_run:
         await record_broadcast(db, actor=actor, category=category, result=result)
     return result

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from async_api.deps import Db, InitData, RuntimeDep
+from async_api.deps import InitData, RuntimeDep
 from async_api.digest import service
 from async_api.digest.schemas import (
     DigestJob,
@@ -14,7 +14,7 @@ from async_api.digest.schemas import (
     DigestResponse,
 )
 from async_api.errors import error_responses
-from async_api.identity import current_user
+from async_api.identity import current_user, reader_id
 from shared.contracts.digest import DigestHistoryQuery, DigestPath, DigestRequest
 from shared.digest import DIGEST_OPTIONS
 from shared.digest import generate_digest as build_digest
@@ -52,7 +52,8 @@ async def create_digest_job(
     rt: RuntimeDep, request: DigestRequest, init_data: InitData = None
 ) -> DigestJobCreated:
     user_id = None
-    if request.user_id is not None or init_data:
+    # With a bot token a job is only ever readable by its owner: no owner, no job.
+    if request.user_id is not None or init_data or rt.settings.telegram_bot_token:
         user = await current_user(rt, init_data=init_data, user_id=request.user_id)
         user_id = user["id"]
     job_id = await service.start_digest_job(rt=rt, params=request.params(), user_id=user_id)
@@ -64,10 +65,11 @@ async def create_digest_job(
     name="api.get_digest_job",
     response_model=DigestJob,
     response_model_exclude_none=True,
-    responses=error_responses(404, 503),
+    responses=error_responses(401, 403, 404, 503),
 )
-async def get_digest_job(db: Db, job_id: str) -> dict:
-    return await service.digest_job(db=db, job_id=job_id)
+async def get_digest_job(rt: RuntimeDep, job_id: str, init_data: InitData = None) -> dict:
+    owner_id = await reader_id(rt, init_data=init_data)
+    return await service.digest_job(db=rt.db, job_id=job_id, owner_id=owner_id)
 
 
 @router.get(
@@ -98,7 +100,10 @@ async def digest_options() -> dict:
     "/api/digest/{digest_id:int}",
     name="api.get_digest",
     response_model=DigestResponse,
-    responses=error_responses(400, 404, 503),
+    responses=error_responses(400, 401, 403, 404, 503),
 )
-async def get_digest(db: Db, path: Annotated[DigestPath, Path()]) -> dict:
-    return {"digest": await service.digest(db=db, digest_id=path.digest_id)}
+async def get_digest(
+    rt: RuntimeDep, path: Annotated[DigestPath, Path()], init_data: InitData = None
+) -> dict:
+    owner_id = await reader_id(rt, init_data=init_data)
+    return {"digest": await service.digest(db=rt.db, digest_id=path.digest_id, owner_id=owner_id)}

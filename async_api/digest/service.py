@@ -21,9 +21,11 @@ async def start_digest_job(*, rt: Runtime, params: DigestParams, user_id: int | 
     return job_id
 
 
-async def digest_job(*, db: Database, job_id: str) -> dict[str, Any]:
+async def digest_job(*, db: Database, job_id: str, owner_id: int | None) -> dict[str, Any]:
     canonical = canonical_job_id(job_id)
-    job = await job_queries.job_by_id(db, job_id=canonical) if canonical else None
+    job = (
+        await job_queries.job_by_id(db, job_id=canonical, owner_id=owner_id) if canonical else None
+    )
     if job is None:
         raise not_found("digest job")
     return job
@@ -34,8 +36,8 @@ async def history(*, db: Database, user_id: int, limit: int, offset: int) -> dic
     return page(items, total=total, limit=limit, offset=offset)
 
 
-async def digest(*, db: Database, digest_id: int) -> dict[str, Any]:
-    found = await queries.digest_by_id(db, digest_id=digest_id)
+async def digest(*, db: Database, digest_id: int, owner_id: int | None) -> dict[str, Any]:
+    found = await queries.digest_by_id(db, digest_id=digest_id, owner_id=owner_id)
     if found is None:
         raise not_found("digest")
     return found

@@ -6,12 +6,11 @@ from fastapi import APIRouter, Path, Response, status
 
 from async_api.deps import InitData, RuntimeDep
 from async_api.errors import USER_ERRORS, error_responses
-from async_api.identity import current_user
+from async_api.identity import check_registration, current_user
 from async_api.users import service
 from async_api.users.schemas import Preferences, ProfileResponse, UserCreated
 from shared.contracts.preferences import PreferencesUpdate
 from shared.contracts.users import NewUser, UserPath
-from shared.users import check_registration
 
 router = APIRouter(tags=["users"])
 # The path's user is the acting user: the identity rules of user-scoped endpoints apply.
@@ -26,7 +25,7 @@ router = APIRouter(tags=["users"])
 async def create_user(
     rt: RuntimeDep, new: NewUser, response: Response, init_data: InitData = None
 ) -> dict:
-    check_registration(rt.settings, init_data=init_data, telegram_id=new.telegram_id)
+    await check_registration(rt, init_data=init_data, telegram_id=new.telegram_id)
     user, created = await service.get_or_create(
         db=rt.db, telegram_id=new.telegram_id, username=new.username, language=new.language
     )

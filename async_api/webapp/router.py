@@ -10,11 +10,12 @@ from fastapi.responses import HTMLResponse
 
 from async_api.deps import Db, InitData, RuntimeDep
 from async_api.errors import error_responses
-from async_api.identity import current_user
+from async_api.identity import current_user, request_client
 from async_api.webapp import service
 from async_api.webapp.schemas import AuthResponse, FeedPage
 from shared.contracts.webapp import AuthRequest, EventsPageQuery, FeedQuery, NewsPageQuery
 from shared.web import webapp as pages
+from shared.web.security import page_headers
 
 router = APIRouter(tags=["webapp"])
 
@@ -26,6 +27,10 @@ _BAD_FILTER = {
     400: "An unknown `category`: the JSON error shape, not a page",
     503: "The database is unreachable (JSON error shape)",
 }
+
+
+def _html(text: str) -> HTMLResponse:
+    return HTMLResponse(text, headers=page_headers(text, framed_by_telegram=True))
 
 
 def _page(description: str, errors: dict[int, str] | None = None) -> dict[str, Any]:
@@ -44,7 +49,7 @@ def _page(description: str, errors: dict[int, str] | None = None) -> dict[str, A
 
 @router.get("/webapp/", name="webapp.index", **_page("The WebApp shell: the user's feed"))
 async def index() -> HTMLResponse:
-    return HTMLResponse(pages.index_page())
+    return _html(pages.index_page())
 
 
 @router.get(
@@ -53,7 +58,7 @@ async def index() -> HTMLResponse:
     **_page("The latest news, server-rendered, optionally of one category", _BAD_FILTER),
 )
 async def news_page(db: Db, params: Annotated[NewsPageQuery, Query()]) -> HTMLResponse:
-    return HTMLResponse(await service.news_page(db=db, category=params.category))
+    return _html(await service.news_page(db=db, category=params.category))
 
 
 @router.get(
@@ -62,12 +67,12 @@ async def news_page(db: Db, params: Annotated[NewsPageQuery, Query()]) -> HTMLRe
     **_page("Upcoming events, server-rendered, optionally of one category", _BAD_FILTER),
 )
 async def events_page(db: Db, params: Annotated[EventsPageQuery, Query()]) -> HTMLResponse:
-    return HTMLResponse(await service.events_page(db=db, category=params.category))
+    return _html(await service.events_page(db=db, category=params.category))
 
 
 @router.get("/webapp/digest", name="webapp.digest_page", **_page("Pick options, generate, read"))
 async def digest_page() -> HTMLResponse:
-    return HTMLResponse(pages.digest_page())
+    return _html(pages.digest_page())
 
 
 @router.get(
@@ -76,12 +81,12 @@ async def digest_page() -> HTMLResponse:
     **_page("Follow and unfollow categories"),
 )
 async def subscriptions_page() -> HTMLResponse:
-    return HTMLResponse(pages.subscriptions_page())
+    return _html(pages.subscriptions_page())
 
 
 @router.get("/webapp/settings", name="webapp.settings_page", **_page("Digest preferences"))
 async def settings_page() -> HTMLResponse:
-    return HTMLResponse(pages.settings_page())
+    return _html(pages.settings_page())
 
 
 @router.post(
@@ -92,7 +97,11 @@ async def settings_page() -> HTMLResponse:
 )
 async def auth(rt: RuntimeDep, signing_in: AuthRequest) -> dict[str, Any]:
     return await service.authenticate(
-        db=rt.db, init_data=signing_in.init_data, bot_token=rt.settings.telegram_bot_token
+        db=rt.db,
+        init_data=signing_in.init_data,
+        bot_token=rt.settings.telegram_bot_token,
+        guard=rt.auth_guard,
+        client=request_client(),
     )
 
 

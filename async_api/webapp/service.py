@@ -10,6 +10,7 @@ from shared.database.queries.news import latest_news
 from shared.database.queries.users import user_item
 from shared.database.queries.webapp import subscribed_news, upcoming_events
 from shared.database.rows import utcnow
+from shared.rate_limit import Client, FailedAuthGuard
 from shared.web import webapp as pages
 from shared.webapp_auth import sign_in
 
@@ -27,8 +28,15 @@ async def events_page(*, db: Database, category: str | None) -> str:
     return pages.events_page(events=events, category=category)
 
 
-async def authenticate(*, db: Database, init_data: str, bot_token: str | None) -> dict[str, Any]:
-    user = await sign_in(db, init_data=init_data, bot_token=bot_token)
+async def authenticate(
+    *,
+    db: Database,
+    init_data: str,
+    bot_token: str | None,
+    guard: FailedAuthGuard,
+    client: Client,
+) -> dict[str, Any]:
+    user = await sign_in(db, init_data=init_data, bot_token=bot_token, guard=guard, client=client)
     return {"user": user_item(user)}
 
 

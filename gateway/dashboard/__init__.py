@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from pathlib import Path
@@ -30,13 +31,18 @@ def _rate(part: int, whole: int) -> float | None:
 
 async def gateway_status(gateway: Gateway) -> dict[str, Any]:
     file_manifest, live = gateway.file_manifest, gateway.manifest
-    counters: dict[str, dict[str, int]] = {}
+    counters: dict[str, dict[str, int]] = {}  # shadow counts: every instance, in the database
     recent: list[dict[str, Any]] = []
     database_error = None
+    decisions: list[dict[str, Any]] = []
+    # Requests, errors and fallbacks: every worker of this host, from its Prometheus figures.
+    traffic = await asyncio.to_thread(gateway.metrics.route_figures)
+    workers = await asyncio.to_thread(gateway.metrics.workers)
     if gateway.runtime is not None:
         try:
             counters = await store.counters(gateway.runtime.db)
             recent = await store.shadow_results(gateway.runtime.db, limit=25)
+            decisions = await store.decisions(gateway.runtime.db, limit=25)
         except Exception as exc:  # the dashboard still shows what this worker knows
             database_error = f"{type(exc).__name__}: {exc}"
     for (route_id, name), amount in gateway.metrics.pending.items():
@@ -50,12 +56,13 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
     by_file: dict[str, Counter[str]] = {}
     for entry in file_manifest.entries.values():
         figures = counters.get(entry.id, {})
+        served = traffic.get(entry.id, {})
         comparisons = figures.get("shadow_comparisons", 0)
         differing = figures.get("shadow_mismatches", 0) + figures.get("shadow_errors", 0)
         sides = {}
         for side in ("legacy", "async"):
-            requests = figures.get(f"requests_{side}", 0)
-            errors = figures.get(f"errors_{side}", 0)
+            requests = served.get(f"requests_{side}", 0)
+            errors = served.get(f"errors_{side}", 0)
             local = latencies.get((entry.id, side), {})
             sides[side] = {
                 "requests": requests,
@@ -82,9 +89,11 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
                     "skipped": figures.get("shadow_skipped", 0),
                     "rate": _rate(comparisons - differing, comparisons),
                 },
-                "fallbacks": figures.get("fallbacks", 0),
+                "fallbacks": served.get("fallbacks", 0),
                 "sides": sides,
                 "rollback": gateway.rollbacks.get(entry.id),
+                "override": _override(gateway, entry.id),
+                "canary": _canary(gateway, entry.id),
             }
         )
         file = entry.legacy_file or "(async only)"
@@ -108,11 +117,32 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
             },
         },
         "routes": routes,
+        "traffic": {"scope": "host" if gateway.metrics.host_dir else "process", "workers": workers},
         "mismatches": [_mismatch(row) for row in recent],
         "rollbacks": list(gateway.rollbacks.values()),
+        "decisions": decisions,
         "runtime": gateway.runtime_facts(),
         "database_error": database_error,
     }
+
+
+def _override(gateway: Gateway, route_id: str) -> dict[str, Any] | None:
+    """The route's pin and flip from the database, and which one is in force here."""
+    kinds = gateway.overrides.get(route_id)
+    if not kinds:
+        return None
+    live = gateway.live_overrides.get(route_id)
+    return {
+        "in_force": live.describe() if live is not None else None,
+        "recorded": [item.describe() for _, item in sorted(kinds.items())],
+    }
+
+
+def _canary(gateway: Gateway, route_id: str) -> dict[str, Any] | None:
+    run = gateway.canary.runs.get(route_id)
+    if run is None:
+        return None
+    return {**run.describe(), "last_check": gateway.canary.last_verdicts.get(route_id)}
 
 
 def _mismatch(row: dict[str, Any]) -> dict[str, Any]:

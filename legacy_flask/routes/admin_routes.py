@@ -215,16 +215,22 @@ def broadcast_digest() -> Response:
         # The AI call has its own timeout (a 504); the bridge must outwait it.
         timeout=rt.settings.ai_timeout_seconds + rt.settings.bridge_timeout_seconds,
     )
-    delivered: list[bool] = []
+    failures: list[str | None] = []
     if not request.dry_run and plan.chat_ids:
         url = send_message_url(rt.settings)
         # One message after another, each with its own timeout.
         with httpx.Client() as client:
-            delivered = [
-                send_message_sync(client, url=url, chat_id=chat_id, text=plan.text)
+            failures = [
+                send_message_sync(
+                    client,
+                    url=url,
+                    chat_id=chat_id,
+                    text=plan.text,
+                    time_limit=rt.settings.telegram_timeout_seconds,
+                )
                 for chat_id in plan.chat_ids
             ]
-    result = broadcast_result(plan, delivered=delivered, dry_run=request.dry_run)
+    result = broadcast_result(plan, failures=failures, dry_run=request.dry_run)
     if not request.dry_run:
         run(record_broadcast(rt.db, actor=actor, category=request.category, result=result))
     return jsonify(result)

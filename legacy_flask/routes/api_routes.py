@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from legacy_flask.auth import current_user, require_webhook_secret
+from legacy_flask.auth import (
+    check_registration,
+    current_user,
+    reader_id,
+    require_webhook_secret,
+)
 from legacy_flask.extensions import bridge, run, runtime
 from legacy_flask.jobs import submit_digest_job
 from legacy_flask.validation import body, init_data, query
@@ -47,7 +52,7 @@ from shared.errors import ApiError, not_found
 from shared.system import health as database_health
 from shared.system import version as version_info
 from shared.telegram_webhook import handle_webhook
-from shared.users import check_registration, register_user
+from shared.users import register_user
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -198,7 +203,7 @@ def news_feedback(news_id: int) -> Response:
 def create_user() -> tuple[Response, int]:
     new = body(NewUser)
     rt = runtime()
-    check_registration(rt.settings, init_data=init_data(), telegram_id=new.telegram_id)
+    check_registration(new.telegram_id)
     row, created = run(
         register_user(
             rt.db, telegram_id=new.telegram_id, username=new.username, language=new.language
@@ -235,7 +240,8 @@ def update_preferences(user_id: int) -> Response:
 def create_digest_job() -> tuple[Response, int]:
     request = body(DigestRequest)
     user_id = None
-    if request.user_id is not None or init_data():
+    # With a bot token a job is only ever readable by its owner: no owner, no job.
+    if request.user_id is not None or init_data() or runtime().settings.telegram_bot_token:
         user_id = current_user(request.user_id)["id"]
     params = request.params()
     job_id = run(create_job(runtime().db, params=params.as_dict(), user_id=user_id))
@@ -245,8 +251,9 @@ def create_digest_job() -> tuple[Response, int]:
 
 @api.get("/digest/jobs/<job_id>")
 def get_digest_job(job_id: str) -> Response:
+    owner_id = reader_id()
     canonical = canonical_job_id(job_id)
-    job = run(job_by_id(runtime().db, job_id=canonical)) if canonical else None
+    job = run(job_by_id(runtime().db, job_id=canonical, owner_id=owner_id)) if canonical else None
     if job is None:
         raise not_found("digest job")
     return jsonify(job)
@@ -265,7 +272,8 @@ def digest_history() -> Response:
 @api.get("/digest/<int:digest_id>")
 def get_digest(digest_id: int) -> Response:
     path = validate(DigestPath, {"digest_id": digest_id})
-    digest = run(digest_by_id(runtime().db, digest_id=path.digest_id))
+    owner_id = reader_id()
+    digest = run(digest_by_id(runtime().db, digest_id=path.digest_id, owner_id=owner_id))
     if digest is None:
         raise not_found("digest")
     return jsonify(digest=digest)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from legacy_flask.auth import current_user
+from legacy_flask.auth import current_user, request_client
 from legacy_flask.extensions import run, runtime
 from legacy_flask.validation import body, query
 from shared.contracts.common import page
@@ -14,6 +14,7 @@ from shared.database.queries.users import user_item
 from shared.database.queries.webapp import subscribed_news, upcoming_events
 from shared.database.rows import utcnow
 from shared.web import webapp as pages
+from shared.web.security import page_headers
 from shared.web.templating import HTML
 from shared.webapp_auth import sign_in
 
@@ -22,7 +23,7 @@ webapp = Blueprint("webapp", __name__, url_prefix="/webapp")
 
 def _html(text: str) -> Response:
     """A rendered page, with the exact content type the async half's HTMLResponse sends."""
-    return Response(text, content_type=HTML)
+    return Response(text, content_type=HTML, headers=page_headers(text, framed_by_telegram=True))
 
 
 @webapp.get("/")
@@ -69,7 +70,13 @@ def auth() -> Response:
     signing_in = body(AuthRequest)
     rt = runtime()
     user = run(
-        sign_in(rt.db, init_data=signing_in.init_data, bot_token=rt.settings.telegram_bot_token)
+        sign_in(
+            rt.db,
+            init_data=signing_in.init_data,
+            bot_token=rt.settings.telegram_bot_token,
+            guard=rt.auth_guard,
+            client=request_client(),
+        )
     )
     return jsonify(user=user_item(user))
 

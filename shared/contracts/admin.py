@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import (
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     StrictBool,
     StrictStr,
@@ -21,10 +22,11 @@ from shared.categories import CATEGORY_TREE
 from shared.contracts.common import (
     PageQuery,
     RowId,
+    StoredTimestamp,
     StrictRowId,
-    Timestamp,
     _top_level_category,
 )
+from shared.contracts.documented import HTTP_URL, NOT_BLANK, TOP_CATEGORY
 
 
 def _http_url(value: str) -> str:
@@ -47,12 +49,12 @@ def _text(max_length: int, *, min_length: int = 1) -> Any:
     )
 
 
-SourceName = Annotated[str, _text(120)]
-SourceUrl = Annotated[str, _text(500), AfterValidator(_http_url)]
-NewsLink = Annotated[str, _text(1000), AfterValidator(_http_url)]
-Category = Annotated[StrictStr, AfterValidator(_top_level_category)]
+SourceName = Annotated[str, _text(120), NOT_BLANK]
+SourceUrl = Annotated[str, _text(500), AfterValidator(_http_url), HTTP_URL]
+NewsLink = Annotated[str, _text(1000), AfterValidator(_http_url), HTTP_URL]
+Category = Annotated[StrictStr, AfterValidator(_top_level_category), TOP_CATEGORY]
 Importance = Annotated[float, Field(strict=True, ge=0, le=1)]
-IsoTimestamp = Annotated[Timestamp, BeforeValidator(_iso_text)]
+IsoTimestamp = Annotated[StoredTimestamp, BeforeValidator(_iso_text)]
 
 
 class UserPath(BaseModel):
@@ -79,7 +81,7 @@ class AuditQuery(PageQuery):
 
 class BlockUser(BaseModel):
     blocked: StrictBool
-    reason: Annotated[str, _text(200)] | None = None
+    reason: Annotated[str, _text(200), NOT_BLANK] | None = None
 
 
 class SourceCreate(BaseModel):
@@ -101,8 +103,22 @@ class SourceUpdate(BaseModel):
         return {key: value for key, value in self.model_dump().items() if value is not None}
 
 
+def _subcategory_follows_category(schema: dict[str, Any]) -> None:
+    schema["anyOf"] = [
+        {
+            "properties": {
+                "category": {"enum": [category]},
+                "subcategory": {"anyOf": [{"enum": list(subs)}, {"type": "null"}]},
+            }
+        }
+        for category, subs in CATEGORY_TREE.items()
+    ]
+
+
 class NewsCreate(BaseModel):
-    title: Annotated[str, _text(500)]
+    model_config = ConfigDict(json_schema_extra=_subcategory_follows_category)
+
+    title: Annotated[str, _text(500), NOT_BLANK]
     link: NewsLink
     summary: Annotated[str, _text(5000, min_length=0)] = ""
     category: Category

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field, StrictStr
 
 from shared.contracts.common import PageQuery, StrictUserId, Timestamp, UserId
 from shared.contracts.config import bounded_json
+from shared.contracts.documented import comma_list, matching
 
 EVENT_NAME = re.compile(r"[a-z0-9_.]{1,64}")
 EVENT_NAME_RULE = "1 to 64 characters of a-z, 0-9, '_' and '.'"
@@ -35,12 +36,13 @@ def _funnel_steps(value: str) -> str:
     return value
 
 
-EventName = Annotated[str, AfterValidator(_event_name)]
+_EVENT_NAME_PATTERN = f"^{EVENT_NAME.pattern}$"
+EventName = Annotated[str, AfterValidator(_event_name), matching(_EVENT_NAME_PATTERN)]
 Days = Annotated[int, Field(ge=1, le=90, description="Days back from now, 1..90")]
 
 
 class TrackEvent(BaseModel):
-    event: Annotated[StrictStr, AfterValidator(_event_name)]
+    event: Annotated[StrictStr, AfterValidator(_event_name), matching(_EVENT_NAME_PATTERN)]
     user_id: StrictUserId | None = None
     props: Annotated[dict[str, Any], AfterValidator(bounded_json(MAX_PROPS_BYTES))] | None = None
 
@@ -60,7 +62,16 @@ class ActivityPath(BaseModel):
 
 
 class FunnelQuery(BaseModel):
-    steps: Annotated[str, AfterValidator(_funnel_steps)]
+    steps: Annotated[
+        str,
+        AfterValidator(_funnel_steps),
+        comma_list(
+            {"type": "string", "pattern": _EVENT_NAME_PATTERN},
+            min_items=FUNNEL_STEPS[0],
+            max_items=FUNNEL_STEPS[1],
+            unique=True,
+        ),
+    ]
     days: Days = 7
 
     def step_names(self) -> list[str]:

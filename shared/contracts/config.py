@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel
 
+from shared.contracts.documented import matching
+
 CONFIG_KEY = re.compile(r"[a-z0-9_.-]{1,100}")
 MAX_CONFIG_VALUE_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 16
@@ -57,7 +59,7 @@ def _config_key(value: str) -> str:
 
 
 class ConfigKeyPath(BaseModel):
-    key: Annotated[str, AfterValidator(_config_key)]
+    key: Annotated[str, AfterValidator(_config_key), matching(f"^{CONFIG_KEY.pattern}$")]
 
 
 class ConfigValueUpdate(BaseModel):

@@ -7,7 +7,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 from pydantic.functional_validators import AfterValidator
 
-from shared.contracts.common import Limit, Offset, RowId, StrictUserId, UserId, _known_category
+from shared.contracts.common import (
+    Limit,
+    Offset,
+    StrictUserId,
+    UserId,
+    WholeNumber,
+    _known_category,
+)
+from shared.contracts.documented import KNOWN_CATEGORY
+from shared.database.schema import MAX_DIGEST_ID
 from shared.digest import DIGEST_DEFAULTS, MAX_DIGEST_CATEGORIES, DigestParams
 
 # The option lists of shared.digest.DIGEST_OPTIONS, as types.
@@ -18,10 +27,10 @@ Audience = Literal["general", "investors", "tech", "students"]
 
 
 class DigestRequest(BaseModel):
-    limit: Annotated[StrictInt, Field(ge=1, le=50)] = 10
+    limit: Annotated[StrictInt, Field(ge=1, le=50), WholeNumber] = 10
     categories: (
         Annotated[
-            list[Annotated[StrictStr, AfterValidator(_known_category)]],
+            list[Annotated[StrictStr, AfterValidator(_known_category), KNOWN_CATEGORY]],
             Field(max_length=MAX_DIGEST_CATEGORIES),
         ]
         | None
@@ -50,4 +59,5 @@ class DigestHistoryQuery(BaseModel):
 
 
 class DigestPath(BaseModel):
-    digest_id: RowId
+    # Random ids below 2**53 (shared.database.queries.digests), not the row-id range.
+    digest_id: Annotated[int, Field(ge=1, le=MAX_DIGEST_ID)]

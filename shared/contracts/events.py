@@ -10,6 +10,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     Strict,
     StrictStr,
@@ -21,11 +22,12 @@ from pydantic import (
 from shared.contracts.common import (
     PageQuery,
     RowId,
+    StoredTimestamp,
     Timestamp,
     TopCategory,
-    _naive_utc,
     _top_level_category,
 )
+from shared.contracts.documented import NOT_BLANK, TOP_CATEGORY, TWO_VISIBLE, matching, not_null
 from shared.errors import message
 
 # events.id is a 32-bit integer on PostgreSQL: a larger id is a 400, not a database error.
@@ -56,18 +58,21 @@ def _month(value: str) -> str:
     raise ValueError("must be written YYYY-MM")
 
 
-# A timestamp in a JSON body: ISO-8601 text, converted to naive UTC, whole seconds.
+# A timestamp in a JSON body: ISO-8601 text in the stored years, as naive UTC, whole seconds.
 BodyTimestamp = Annotated[
-    datetime,
+    StoredTimestamp,
     BeforeValidator(_iso_timestamp),
-    AfterValidator(_naive_utc),
     AfterValidator(_whole_seconds),
 ]
-Title = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Title = Annotated[
+    StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), NOT_BLANK
+]
 Location = Annotated[StrictStr, StringConstraints(strip_whitespace=True, max_length=200)]
 Description = Annotated[StrictStr, StringConstraints(max_length=5000)]
 Importance = Annotated[float, Strict(), Field(ge=0, le=1)]
-EventCategory = Annotated[StrictStr, AfterValidator(_top_level_category)]
+EventCategory = Annotated[StrictStr, AfterValidator(_top_level_category), TOP_CATEGORY]
+# Years 0001 to 9999: what `datetime.strptime("%Y-%m")` reads.
+_MONTH_PATTERN = r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])$"
 
 
 class EventPath(BaseModel):
@@ -79,7 +84,7 @@ class EventListQuery(PageQuery):
 
     category: TopCategory | None = None
     starts_from: Timestamp | None = Field(None, alias="from")
-    starts_to: Timestamp | None = Field(None, alias="to")
+    starts_to: Timestamp | None = Field(None, alias="to", description="Not earlier than `from`")
     importance_min: Annotated[float, Field(ge=0, le=1)] | None = None
 
     @field_validator("starts_to")
@@ -96,11 +101,13 @@ class UpcomingQuery(PageQuery):
 
 
 class CalendarQuery(BaseModel):
-    month: Annotated[str, AfterValidator(_month)]
+    month: Annotated[str, AfterValidator(_month), matching(_MONTH_PATTERN)]
 
 
 class EventSearchQuery(PageQuery):
-    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
+    q: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100), TWO_VISIBLE
+    ]
 
 
 class EventStreamQuery(BaseModel):
@@ -113,19 +120,26 @@ class EventCreate(BaseModel):
     title: Title
     category: EventCategory
     starts_at: BodyTimestamp
-    ends_at: BodyTimestamp | None = None
+    ends_at: BodyTimestamp | None = Field(None, description="Not earlier than `starts_at`")
     location: Location | None = None
     description: Description = ""
     importance: Importance = 0.5
 
 
+_SPAN = "`ends_at` is not earlier than `starts_at`, either taken from the stored event if not sent"
+
+
 class EventUpdate(BaseModel):
     """Only the fields sent change; `ends_at` and `location` may be set to null."""
 
+    model_config = ConfigDict(
+        json_schema_extra=not_null("title", "category", "starts_at", "description", "importance")
+    )
+
     title: Title | None = None
     category: EventCategory | None = None
-    starts_at: BodyTimestamp | None = None
-    ends_at: BodyTimestamp | None = None
+    starts_at: BodyTimestamp | None = Field(None, description=_SPAN)
+    ends_at: BodyTimestamp | None = Field(None, description=_SPAN)
     location: Location | None = None
     description: Description | None = None
     importance: Importance | None = None

@@ -16,7 +16,15 @@ from pydantic import (
 )
 
 from shared import categories
-from shared.contracts.common import CategoryName, Limit, Offset, StrictUserId, Timestamp
+from shared.contracts.common import (
+    CategoryName,
+    Limit,
+    Offset,
+    StrictUserId,
+    Timestamp,
+    WholeNumber,
+)
+from shared.contracts.documented import KNOWN_CATEGORY_NAMES, TWO_VISIBLE, comma_list, one_of
 
 
 def category_names(value: str) -> list[str]:
@@ -45,10 +53,17 @@ class NewsPageQuery(BaseModel):
 class NewsListQuery(BaseModel):
     # A plain string to both halves (the async half would read a `list` field from
     # repeated parameters); `categories` gives the names.
-    category: Annotated[str, AfterValidator(_known_category_list)] | None = None
+    category: (
+        Annotated[
+            str,
+            AfterValidator(_known_category_list),
+            comma_list({"type": "string", "enum": KNOWN_CATEGORY_NAMES}),
+        ]
+        | None
+    ) = None
     source: Annotated[str, StringConstraints(min_length=1, max_length=120)] | None = None
     since: Timestamp | None = None
-    until: Timestamp | None = None
+    until: Timestamp | None = Field(None, description="Later than `since`")
     order: Literal["published_at", "importance"] = "published_at"
     limit: Limit = 20
     offset: Offset = 0
@@ -67,7 +82,9 @@ class NewsListQuery(BaseModel):
 
 
 class NewsSearchQuery(BaseModel):
-    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
+    q: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100), TWO_VISIBLE
+    ]
     limit: Limit = 20
     offset: Offset = 0
 
@@ -86,4 +103,4 @@ def _vote(value: int) -> int:
 
 class NewsFeedback(BaseModel):
     user_id: StrictUserId | None = None
-    value: Annotated[StrictInt, AfterValidator(_vote)]
+    value: Annotated[StrictInt, AfterValidator(_vote), one_of([1, -1]), WholeNumber]

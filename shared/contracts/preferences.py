@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, StrictStr
 
 from shared.contracts.digest import Audience, Length, Style, Tone
+from shared.contracts.documented import matching, one_of
 from shared.contracts.users import LanguageCode
 
 _CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
@@ -36,8 +37,8 @@ def _time_zone(value: str) -> str:
     return value
 
 
-ClockTime = Annotated[StrictStr, AfterValidator(_clock_time)]
-TimeZoneName = Annotated[StrictStr, AfterValidator(_time_zone)]
+ClockTime = Annotated[StrictStr, AfterValidator(_clock_time), matching(f"^{_CLOCK.pattern}$")]
+TimeZoneName = Annotated[StrictStr, AfterValidator(_time_zone), one_of(sorted(_time_zones()))]
 
 
 class PreferencesUpdate(BaseModel):

@@ -8,6 +8,7 @@ from pydantic import BaseModel, StrictStr
 from pydantic.functional_validators import AfterValidator
 
 from shared.contracts.common import StrictUserId, UserId, _top_level_category
+from shared.contracts.documented import TOP_CATEGORY
 
 
 class UserQuery(BaseModel):
@@ -18,9 +19,9 @@ class UserQuery(BaseModel):
 
 class SubscriptionUpdate(BaseModel):
     user_id: StrictUserId | None = None
-    category: Annotated[StrictStr, AfterValidator(_top_level_category)]
+    category: Annotated[StrictStr, AfterValidator(_top_level_category), TOP_CATEGORY]
     action: Literal["subscribe", "unsubscribe"]
 
 
 class SubscriptionPath(BaseModel):
-    category: Annotated[str, AfterValidator(_top_level_category)]
+    category: Annotated[str, AfterValidator(_top_level_category), TOP_CATEGORY]

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, StrictInt, StrictStr
 
-from shared.contracts.common import RowId
+from shared.contracts.common import RowId, WholeNumber
+from shared.contracts.documented import matching
 
 MAX_TELEGRAM_ID = 2**63 - 1  # users.telegram_id is a BIGINT
 
@@ -20,11 +21,13 @@ def _language_code(value: str) -> str:
     return value
 
 
-LanguageCode = Annotated[StrictStr, AfterValidator(_language_code)]
+LanguageCode = Annotated[
+    StrictStr, AfterValidator(_language_code), matching(f"^{_LANGUAGE.pattern}$")
+]
 
 
 class NewUser(BaseModel):
-    telegram_id: Annotated[StrictInt, Field(ge=1, le=MAX_TELEGRAM_ID)]
+    telegram_id: Annotated[StrictInt, Field(ge=1, le=MAX_TELEGRAM_ID), WholeNumber]
     username: Annotated[StrictStr, Field(max_length=100)] | None = None
     language: LanguageCode | None = None
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
+from shared.database.engine import DOWN_RETRY_AFTER_SECONDS
 from shared.errors import ApiError
 
 T = TypeVar("T")
@@ -28,8 +29,14 @@ class BridgeMisuse(RuntimeError):
 
 
 class BridgeTimeout(ApiError):
+    """503 `unavailable` with `Retry-After`, like any other database outage."""
+
     def __init__(self, seconds: float) -> None:
-        super().__init__("unavailable", f"the database did not answer within {seconds:g} s")
+        super().__init__(
+            "unavailable",
+            f"the database did not answer within {seconds:g} s",
+            retry_after=DOWN_RETRY_AFTER_SECONDS,
+        )
 
 
 class BridgeStats:

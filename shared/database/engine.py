@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -14,20 +16,72 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+    PendingRollbackError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from shared.errors import ApiError
 
 log = logging.getLogger(__name__)
 
-_CONNECTIVITY_ERRORS = (OperationalError, InterfaceError, OSError, ConnectionError)
+# `Retry-After` of a 503: a full pool or a locked SQLite clears quickly, a restart takes longer.
+BUSY_RETRY_AFTER_SECONDS = 1
+DOWN_RETRY_AFTER_SECONDS = 5
+# What a request may raise when the database, not the query, is the problem.
+_LIFECYCLE_ERRORS = (SQLAlchemyError, OSError, ConnectionError)
 # SQLite reports schema mistakes as OperationalError too: those are bugs, not an outage.
-_NOT_AN_OUTAGE = ("no such table", "no such column", "syntax error")
+_NOT_AN_OUTAGE = ("no such table", "no such column", "has no column", "syntax error")
+_SQLITE_BUSY = ("database is locked", "database table is locked")
+# SQLSTATEs of a server that cannot serve right now: connection exceptions (08), too many
+# connections or out of resources (53), shutting down or starting up (57P), and
+# contention a retry resolves (deadlock, serialization, lock or statement timeout).
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57P")
+_BUSY_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014"})
 
 
-def _is_outage(exc: Exception) -> bool:
-    return not any(marker in str(exc) for marker in _NOT_AN_OUTAGE)
+class DatabaseUnavailable(ApiError):
+    """503 `unavailable` with `Retry-After`: the database is down, restarting or too busy."""
+
+    def __init__(self, detail: str | None = None, *, busy: bool = False) -> None:
+        self.busy = busy  # a full pool or a lock, not a database that is down
+        busy_detail = "the database is busy, try again shortly"
+        detail = detail or (busy_detail if busy else "database is unavailable")
+        retry_after = BUSY_RETRY_AFTER_SECONDS if busy else DOWN_RETRY_AFTER_SECONDS
+        super().__init__("unavailable", detail, retry_after=retry_after)
+
+
+def _sqlstate(exc: BaseException) -> str:
+    for candidate in (exc, getattr(exc, "orig", None)):
+        code = getattr(candidate, "sqlstate", None)
+        if isinstance(code, str):
+            return code
+    return ""
+
+
+def unavailable_from(exc: BaseException) -> DatabaseUnavailable | None:
+    """The 503 a database error stands for, or None when it is a bug (a 500) or not ours."""
+    if isinstance(exc, PoolTimeout):
+        return DatabaseUnavailable(busy=True)
+    text = str(exc)
+    sqlstate = _sqlstate(exc)
+    if any(marker in text for marker in _SQLITE_BUSY) or sqlstate in _BUSY_SQLSTATES:
+        return DatabaseUnavailable(busy=True)
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return DatabaseUnavailable()
+    if sqlstate.startswith(_UNAVAILABLE_SQLSTATE_CLASSES):
+        return DatabaseUnavailable()
+    if isinstance(exc, OperationalError | InterfaceError):
+        return None if any(marker in text for marker in _NOT_AN_OUTAGE) else DatabaseUnavailable()
+    if isinstance(exc, PendingRollbackError | OSError | ConnectionError):
+        return DatabaseUnavailable()  # refused, reset, DNS, connect timeout, a dead connection
+    return None
 
 
 class _Pinned:
@@ -39,11 +93,6 @@ class _Pinned:
 
 
 _pinned: ContextVar[_Pinned | None] = ContextVar("pinned_connection", default=None)
-
-
-class DatabaseUnavailable(ApiError):
-    def __init__(self, detail: str = "database is unavailable") -> None:
-        super().__init__("unavailable", detail)
 
 
 def normalize_url(url: str) -> str:
@@ -77,11 +126,26 @@ class Database:
     half awaits it directly. Either way every query runs on the loop that opened it.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10, simulated_latency_ms: int = 0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        pool_timeout: float = 5.0,
+        simulated_latency_ms: int = 0,
+    ) -> None:
         self.url = normalize_url(url)
         self.pool_size = pool_size
+        self.pool_timeout = pool_timeout
         self.simulated_latency = simulated_latency_ms / 1000
         self._engine: AsyncEngine | None = None
+        self._probe_engine: AsyncEngine | None = None
+        self._probe_lock = asyncio.Lock()
+        # Monotonic times of the last query that worked and the last outage a query met:
+        # what health reads before it probes.
+        self.last_success = 0.0
+        self.last_outage = 0.0
+        self._verdict = (-math.inf, False)  # the last probe: when, and its answer
         self._loop: asyncio.AbstractEventLoop | None = None
         self.queries = 0
         self.loops_seen: set[int] = set()
@@ -104,7 +168,8 @@ class Database:
     async def connect(self) -> None:
         if self._engine is not None:
             return
-        options: dict[str, Any] = {"pool_pre_ping": False}
+        # A request waits at most `pool_timeout` for a connection, then answers 503.
+        options: dict[str, Any] = {"pool_pre_ping": False, "pool_timeout": self.pool_timeout}
         if self.backend == "sqlite":
             database = make_url(self.url).database
             if database and database != ":memory:":
@@ -117,7 +182,6 @@ class Database:
         else:
             options["pool_size"] = self.pool_size
             options["max_overflow"] = self.pool_size
-            options["pool_timeout"] = 10
         self._engine = create_async_engine(self.url, **options)
         if self.backend == "sqlite":
             event.listen(self._engine.sync_engine, "connect", _enable_sqlite_pragmas)
@@ -127,6 +191,9 @@ class Database:
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
+        if self._probe_engine is not None:
+            await self._probe_engine.dispose()
+            self._probe_engine = None
 
     async def _before_query(self) -> None:
         self.queries += 1
@@ -169,10 +236,9 @@ class Database:
         try:
             async with self.engine.begin() as conn:
                 yield Transaction(self, conn)
-        except _CONNECTIVITY_ERRORS as exc:
-            if not _is_outage(exc):
-                raise
-            raise DatabaseUnavailable() from exc
+        except _LIFECYCLE_ERRORS as exc:
+            self._raise_unavailable_from(exc)
+            raise
 
     async def fetch_all(self, statement: sa.Executable) -> list[dict[str, Any]]:
         async with self._read() as conn:
@@ -203,14 +269,73 @@ class Database:
         try:
             async with self.engine.connect() as conn:
                 yield conn
-        except _CONNECTIVITY_ERRORS as exc:
-            if not _is_outage(exc):
-                raise
-            raise DatabaseUnavailable() from exc
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise DatabaseUnavailable() from exc
+        except _LIFECYCLE_ERRORS as exc:
+            self._raise_unavailable_from(exc)
             raise
+
+    def _raise_unavailable_from(self, exc: BaseException) -> None:
+        """Raise the 503 `exc` stands for (remembering an outage for health), if any."""
+        unavailable = unavailable_from(exc)
+        if unavailable is None:
+            return
+        if not unavailable.busy:
+            self.last_outage = time.monotonic()
+        raise unavailable from exc
+
+    # -- health -----------------------------------------------------------------------
+    async def answers(self, *, recent: float, probe_seconds: float, hung_after: float) -> bool:
+        """Whether the database is up, so that a busy pool never reads as a dead database.
+
+        Up without asking when a query worked within `recent` seconds and none met an
+        outage since. Else a `SELECT 1` on a connection of its own, outside the pool: an
+        error is down; so is no answer within `probe_seconds`, unless a query worked within
+        `hung_after` seconds (a process too busy to read the answer in time is not a dead
+        database; one that stays silent that long is)."""
+        if self._recently_up(recent):
+            return True
+        async with self._probe_lock:  # one probe at a time; who waited shares its answer
+            now = time.monotonic()
+            if self._recently_up(recent):
+                return True
+            if self.last_outage > self.last_success and now - self.last_outage < 1:
+                return False  # a request met an outage this very second
+            probed_at, verdict = self._verdict
+            if now - probed_at < 1:
+                return verdict
+            verdict = await self._probe_answers(probe_seconds, hung_after)
+            self._verdict = (time.monotonic(), verdict)
+            return verdict
+
+    async def _probe_answers(self, probe_seconds: float, hung_after: float) -> bool:
+        try:
+            async with asyncio.timeout(probe_seconds):
+                async with self._probe().connect() as conn:
+                    await conn.execute(sa.select(1))
+        except TimeoutError:
+            if self._recently_up(hung_after):
+                log.warning("database probe took over %g s; busy, not down", probe_seconds)
+                return True
+            log.warning("database probe: no answer within %g s", probe_seconds)
+            self.last_outage = time.monotonic()
+            return False
+        except Exception as exc:
+            log.warning("database probe failed: %s", repr(exc)[:200])
+            self.last_outage = time.monotonic()
+            return False
+        self.last_success = time.monotonic()
+        return True
+
+    def _recently_up(self, seconds: float) -> bool:
+        success = self.last_success
+        return success > self.last_outage and time.monotonic() - success < seconds
+
+    def _probe(self) -> AsyncEngine:
+        if self._probe_engine is None:
+            options: dict[str, Any] = {"poolclass": NullPool}
+            if self.backend == "sqlite":
+                options["connect_args"] = {"timeout": 1}
+            self._probe_engine = create_async_engine(self.url, **options)
+        return self._probe_engine
 
 
 class Transaction:
@@ -223,8 +348,11 @@ class Transaction:
     async def execute(self, statement: sa.Executable, params: Sequence[dict] | None = None) -> Any:
         await self.db._before_query()
         if params is not None:
-            return await self.conn.execute(statement, list(params))
-        return await self.conn.execute(statement)
+            result = await self.conn.execute(statement, list(params))
+        else:
+            result = await self.conn.execute(statement)
+        self.db.last_success = time.monotonic()
+        return result
 
     async def fetch_all(self, statement: sa.Executable) -> list[dict[str, Any]]:
         result = await self.execute(statement)

@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
+from typing import Any
 
 
-def iso(value: datetime | None) -> str | None:
-    """ISO-8601 UTC with a `Z`, to the second: `2025-01-18T10:00:00Z`."""
+def iso(value: datetime | str | None) -> str | None:
+    """ISO-8601 UTC with a `Z`, to the second, always a four-digit year:
+    `2025-01-18T10:00:00Z`, and `0866-12-10T09:53:32Z` for a row written before the
+    writes were checked (strftime's `%Y` would give `866`)."""
     if value is None:
         return None
     if isinstance(value, str):  # SQLite hands back text for some expressions
         value = datetime.fromisoformat(value)
     if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # year 1 or 9999 shifted past the calendar's end
+            value = datetime.min if value.year == datetime.min.year else datetime.max
+    return value.replace(microsecond=0).isoformat() + "Z"
 
 
 def utcnow() -> datetime:
     """Naive UTC, as the schema stores it."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def json_object(value: Any) -> dict[str, Any]:
+    """A JSON column that should hold an object; anything else stored there reads as `{}`."""
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def json_list(value: Any) -> list[Any]:
+    """A JSON column that should hold a list; anything else stored there reads as `[]`."""
+    return list(value) if isinstance(value, list) else []
+
+
+def fraction(value: float | None) -> float:
+    """A score the catalogue keeps in 0..1 (importance), whatever the row holds: JSON has no
+    infinity or NaN, and a client may trust the range."""
+    if value is None or math.isnan(value):
+        return 0.0
+    return min(max(float(value), 0.0), 1.0)

@@ -19,6 +19,10 @@ metadata = sa.MetaData(
 
 # Ids are PostgreSQL `integer`s: a larger number can name no row (and must not reach SQL).
 MAX_ID = 2_147_483_647
+# Digest ids are random (they must not tell how many digests exist), below 2**53 so that
+# JavaScript reads them exactly: `bigint` on PostgreSQL (SQLite's INTEGER is 64-bit anyway).
+MAX_DIGEST_ID = 2**53 - 1
+_DigestId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # SQLite would reuse the highest id after a delete; AUTOINCREMENT makes it behave like
 # a PostgreSQL sequence, so both backends hand out the same ids for the same writes.
@@ -126,7 +130,8 @@ user_preferences = sa.Table(
 digests = sa.Table(
     "digests",
     metadata,
-    _id(),
+    # Written by `store_digest` (random); the sequence only numbers the demo data.
+    sa.Column("id", _DigestId, primary_key=True, autoincrement=True),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("model", sa.String(100), nullable=False),
@@ -135,6 +140,7 @@ digests = sa.Table(
     sa.Column("duration_ms", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Index("ix_digests_user_created", "user_id", "created_at"),
+    info={"random_ids": True},  # in creation order, not id order, wherever rows are listed
     **_SQLITE,
 )
 
@@ -145,7 +151,7 @@ digest_jobs = sa.Table(
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("params", sa.JSON, nullable=False),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
-    sa.Column("digest_id", sa.Integer, sa.ForeignKey("digests.id", ondelete="SET NULL")),
+    sa.Column("digest_id", _DigestId, sa.ForeignKey("digests.id", ondelete="SET NULL")),
     sa.Column("error", sa.Text),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
@@ -260,6 +266,76 @@ gateway_rollbacks = sa.Table(
     **_SQLITE,
 )
 
+# Operator decisions the file does not hold: a `flip` (also written to the deciding host's
+# file) and an emergency `pin`; at most one of each per route, so a pin hides a flip until
+# it is removed.
+gateway_overrides = sa.Table(
+    "gateway_overrides",
+    metadata,
+    sa.Column("route_id", sa.String(100), primary_key=True),
+    sa.Column("kind", sa.String(10), primary_key=True),  # flip | pin
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("percent", sa.Integer),
+    sa.Column("canary", sa.JSON),  # a progressive canary's rules, for a flip to one
+    sa.Column("base_version", sa.String(40)),  # the file entry the flip was made over
+    sa.Column("entry_version", sa.String(40)),  # the file entry the flip wrote
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+# One row per progressive canary run (a route's canary plan): its current step. Every
+# decision is a conditional UPDATE on this row, so exactly one instance takes it.
+gateway_canaries = sa.Table(
+    "gateway_canaries",
+    metadata,
+    _id(),
+    sa.Column("route_id", sa.String(100), nullable=False),
+    sa.Column("plan", sa.String(64), nullable=False),  # which entry (or flip) started it
+    sa.Column("steps", sa.JSON, nullable=False),
+    sa.Column("step_index", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),  # running | promoted | rolled_back
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("step_started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.UniqueConstraint("route_id", "plan", name="uq_gateway_canaries_route_plan"),
+    **_SQLITE,
+)
+
+# Each worker's figures for the step under way (absolute values, rewritten each tick), so
+# the instance that decides judges the traffic of every instance.
+gateway_canary_samples = sa.Table(
+    "gateway_canary_samples",
+    metadata,
+    sa.Column("canary_id", sa.Integer, primary_key=True),
+    sa.Column("step_index", sa.Integer, primary_key=True),
+    sa.Column("worker", sa.String(80), primary_key=True),
+    sa.Column("side", sa.String(10), primary_key=True),
+    sa.Column("requests", sa.Integer, nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("latency_buckets", sa.JSON, nullable=False),
+    sa.Column("comparisons", sa.Integer, nullable=False),
+    sa.Column("mismatches", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+# The history: every flip, pin, unpin and canary decision, with who, why and the figures.
+gateway_decisions = sa.Table(
+    "gateway_decisions",
+    metadata,
+    _id(),
+    sa.Column("route_id", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(10)),
+    sa.Column("percent", sa.Integer),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    sa.Column("figures", sa.JSON),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Index("ix_gateway_decisions_created", "created_at"),
+    **_SQLITE,
+)
+
 # Tables in an order that respects foreign keys (parents first).
 TABLES: tuple[sa.Table, ...] = (
     sources,
@@ -279,4 +355,8 @@ TABLES: tuple[sa.Table, ...] = (
     gateway_shadow_results,
     gateway_counters,
     gateway_rollbacks,
+    gateway_overrides,
+    gateway_canaries,
+    gateway_canary_samples,
+    gateway_decisions,
 )

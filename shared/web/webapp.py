@@ -40,6 +40,11 @@ def label(name: str) -> str:
     return LABELS.get(name, name[:1].upper() + name[1:])
 
 
+def safe_link(value: str | None) -> str | None:
+    """Only http(s) links become an `href`: a stored `javascript:` link must not run."""
+    return value if value and value.lower().startswith(("http://", "https://")) else None
+
+
 def published_label(value: str) -> str:
     """`2025-01-18T16:00:00Z` -> `18 Jan, 16:00 UTC` (no locale involved)."""
     moment = _parse(value)
@@ -81,7 +86,10 @@ def news_page(*, items: list[dict[str, Any]], category: str | None) -> str:
         "news.html",
         page="news",
         title="News",
-        items=[{**item, "when": published_label(item["published_at"])} for item in items],
+        items=[
+            {**item, "link": safe_link(item["link"]), "when": published_label(item["published_at"])}
+            for item in items
+        ],
         category=category,
         parent=parent,
         page_size=NEWS_PAGE_SIZE,

@@ -67,7 +67,8 @@ def test_the_digest_goes_to_every_subscriber_once(
     assert body["text"].startswith("Brief for everyone: ")  # the extractive writer
     # The digest sent is stored like any other, and the broadcast is audited.
     assert stats(bot)["digests"] == len(DEMO["digests"]) + 1
-    assert body["digest_id"] == len(DEMO["digests"]) + 1
+    # Digest ids are random (they must not reveal how many exist): JS-safe positive integers.
+    assert isinstance(body["digest_id"], int) and 0 < body["digest_id"] < 2**53
     entry = bot.get("/admin/api/audit", params={"limit": 1}, headers=ADMIN).json()["items"][0]
     assert entry["action"] == "digest.broadcast"
     assert entry["target"] == f"digests:{body['digest_id']}"
@@ -106,6 +107,7 @@ def test_failed_deliveries_are_counted_not_fatal(
         len(expected) - 1,
         1,
     )
+    assert body["failures"] == {"HTTP 403": 1}
     assert {message.chat_id for message in telegram.sent} == expected - {failing}
     assert len(telegram.requests) == len(expected)  # the failing chat was tried once
 
@@ -117,6 +119,7 @@ def test_an_unreachable_bot_api_fails_every_delivery(start_gateway: StartGateway
     body = broadcast(http, category="crypto", dry_run=False).json()
     expected = len(subscribers("crypto"))
     assert (body["recipients"], body["sent"], body["failed"]) == (expected, 0, expected)
+    assert body["failures"] == {"connection failed": expected}
 
 
 def test_a_dry_run_sends_and_stores_nothing(
@@ -127,6 +130,7 @@ def test_a_dry_run_sends_and_stores_nothing(
         "recipients": len(subscribers("tech")),
         "sent": 0,
         "failed": 0,
+        "failures": {},
         "dry_run": True,
         "digest_id": None,
         "text": body["text"],

@@ -72,7 +72,7 @@ def test_without_a_key_the_digest_is_extractive_and_deterministic(client: httpx.
     second = client.post("/api/digest/generate", json=request).json()["digest"]
     assert first["model"] == "extractive"
     assert first["text"] == second["text"]
-    assert second["id"] == first["id"] + 1
+    assert second["id"] != first["id"]  # two digests, under random ids
     lines = first["text"].splitlines()
     assert lines[0] == "Brief for everyone: 3 of 6 stories"  # short: three stories
     assert all(line.startswith("- [tech] ") for line in lines[1:4])

@@ -255,7 +255,12 @@ def test_generated_digest_can_be_read_back(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     ("path", "status"),
-    [("/api/digest/999", 404), ("/api/digest/0", 400), ("/api/digest/99999999999", 400)],
+    [
+        ("/api/digest/999", 404),
+        ("/api/digest/0", 400),
+        ("/api/digest/99999999999", 404),  # digest ids go up to 2**53 - 1 (random ids)
+        ("/api/digest/9007199254740992", 400),
+    ],
 )
 def test_unknown_or_bad_digest_id(client: httpx.Client, path: str, status: int) -> None:
     assert client.get(path).status_code == status

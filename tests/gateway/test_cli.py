@@ -75,6 +75,24 @@ def test_lint_fails_on_unknown_keys_and_statuses(tmp_path: Path) -> None:
     assert "routes.news.latest_news: unknown status 'half-migrated'" in result.stdout
 
 
+def test_lint_fails_on_incomplete_entries_and_names_the_fix(tmp_path: Path) -> None:
+    def spoil(routes: dict) -> None:
+        routes["news.latest_news"]["status"] = "canary"  # no percent
+        routes["news.top_news"].update(status="canary", percent=0)
+        routes["api.get_categories"]["shadow"] = {"sample_rate": 2}
+        routes["api.version"]["rollback"] = {"min_requests": "many"}
+        routes["api.health"]["compare"] = {"ignore": "status"}
+
+    result = gateway_cli("lint", "--manifest", str(edited_manifest(tmp_path, spoil)))
+    assert result.returncode == 1
+    out = " ".join(result.stdout.split())  # rich may wrap long lines
+    assert "routes.news.latest_news: canary needs `percent: N` (1-100)" in out
+    assert "routes.news.top_news: canary percent must be a whole number from 1 to 100" in out
+    assert "routes.api.get_categories.shadow.sample_rate is 2: use a share from 0 to 1" in out
+    assert "routes.api.version.rollback.min_requests is 'many'" in out
+    assert "routes.api.health.compare.ignore is 'status': use a list of JSON paths" in out
+
+
 def test_routes_lists_every_route_with_status_and_file() -> None:
     result = gateway_cli("routes")
     assert result.returncode == 0
@@ -174,6 +192,68 @@ def test_serve_then_flip_a_route_and_restart(tmp_path: Path) -> None:
         else:
             assert after.status_code == before.status_code
             assert set(after.json()) == set(before.json())
+
+
+def test_sigterm_ends_the_gateway_within_its_grace_period(tmp_path: Path) -> None:
+    """An AI call that would take a minute is in flight: SIGTERM still ends the process
+    within SHUTDOWN_GRACE_SECONDS and a little housekeeping."""
+    import signal
+    import threading
+
+    from tests.support.servers import OpenAIStub
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with OpenAIStub(delay_seconds=60) as stub:
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'shutdown.db'}",
+            "OPENAI_API_KEY": "test",
+            "OPENAI_BASE_URL": stub.base_url + "/v1",
+            "AI_TIMEOUT_SECONDS": "120",
+            "SHUTDOWN_GRACE_SECONDS": "2",
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(base + "/api/health", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "the gateway did not start"
+                    time.sleep(0.2)
+            answers: list[object] = []
+
+            def generate() -> None:
+                try:
+                    answers.append(httpx.post(base + "/api/digest/generate", json={}, timeout=90))
+                except httpx.TransportError as exc:
+                    answers.append(exc)
+
+            caller = threading.Thread(target=generate)
+            caller.start()
+            while not stub.requests:  # the AI call is in flight
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            stopped = time.monotonic()
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+            took = time.monotonic() - stopped
+            caller.join(30)
+        finally:
+            if server.poll() is None:
+                server.kill()
+    assert took < 2 + 5, f"shutdown took {took:.1f} s"
+    assert answers, "the in-flight request never finished"
 
 
 def test_sync_manifest_adds_missing_flask_routes_and_keeps_the_rest(tmp_path: Path) -> None:

@@ -96,7 +96,8 @@ def test_error_rate_over_the_threshold_rolls_the_route_back_everywhere(
     _, client = async_gateway(changes, wrap_async=misbehaving("error", paths={LATEST}))
     _, other_worker = async_gateway(changes, wrap_async=misbehaving("error", paths={LATEST}))
 
-    statuses = [client.get(LATEST).status_code for _ in range(6)]
+    # Six users meet the failure (one client alone could never move a route).
+    statuses = [client.get(LATEST, params={"user_id": user}).status_code for user in range(6)]
     assert statuses == [500] * 6
     after = client.get(LATEST)
     assert after.status_code == 200 and after.headers["x-served-by"] == "legacy"
@@ -104,10 +105,10 @@ def test_error_rate_over_the_threshold_rolls_the_route_back_everywhere(
     status = client.get("/_gateway/status").json()
     [rollback] = status["rollbacks"]
     assert rollback["route_id"] == "news.latest_news"
-    assert "error rate 100% (6 of 6 requests" in rollback["reason"]
+    assert "error rate 100% (6 of 6 requests from 6 clients" in rollback["reason"]
     route = next(r for r in status["routes"] if r["id"] == "news.latest_news")
     assert route["status"] == "async" and route["effective_status"] == "legacy"
-    assert "was async" in client.get("/_gateway/").text
+    assert "⟲ rolled back" in client.get("/_gateway/").text
 
     # The other worker hears of it through the database within a few seconds.
     deadline = time.monotonic() + 10
@@ -141,3 +142,89 @@ def test_error_rate_over_the_threshold_rolls_the_route_back_everywhere(
     while client.get(LATEST).headers["x-served-by"] != "async":
         assert time.monotonic() < deadline, "clearing the rollback did not take effect"
         time.sleep(0.2)
+
+
+def _rolled_back(client: httpx.Client) -> list[str]:
+    return [r["route_id"] for r in client.get("/_gateway/status").json()["rollbacks"]]
+
+
+def test_designed_errors_never_roll_a_route_back(async_gateway, database_url: str) -> None:
+    """100 anonymous requests answered 503 "not configured" (admin), 401 and 400 from many
+    clients: designed answers fail both halves alike and say nothing about the new code."""
+    rules = RollbackRules(error_rate=0.1, min_requests=5, min_clients=1, window_seconds=60)
+    changes = {
+        "admin.stats": {"status": "async", "rollback": rules},
+        "api.get_subscriptions": {"status": "async", "rollback": rules},
+    }
+    server = GatewayServer(
+        make_settings(database_url, admin_token=None, manifest_poll_seconds=0.2),
+        manifest=manifest_with(changes),
+    ).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            for user in range(100):
+                response = client.get("/admin/api/stats", params={"user_id": user})
+                assert response.status_code == 503
+                assert response.json()["error"]["code"] == "unavailable"
+            for user in range(30):
+                bad = client.get("/api/subscriptions", params={"user_id": f"x{user}"})
+                assert bad.status_code == 400
+            assert not {"admin.stats", "api.get_subscriptions"} & set(_rolled_back(client))
+            assert client.get("/admin/api/stats").headers["x-served-by"] == "async"
+    finally:
+        server.stop()
+
+
+def test_a_canary_failing_where_legacy_does_not_is_rolled_back(async_gateway) -> None:
+    """On a canary the async half is judged against legacy's rate on the same route: here
+    Flask never fails and FastAPI always does."""
+    rules = RollbackRules(error_rate=0.25, min_requests=4, min_clients=2, window_seconds=60)
+    _, client = async_gateway(
+        {"news.latest_news": {"status": "canary", "percent": 50, "rollback": rules}},
+        wrap_async=misbehaving("error", paths={LATEST}),
+    )
+    served = {"async": 0, "legacy": 0}
+    for user in range(40):
+        response = client.get(LATEST, params={"user_id": user})
+        served[response.headers["x-served-by"]] += 1
+        if "news.latest_news" in _rolled_back(client):
+            break
+    assert "news.latest_news" in _rolled_back(client)
+    assert served["async"] >= 4 and served["legacy"] >= 1
+
+
+def test_a_raising_handler_is_rolled_back_even_when_the_database_is_down_at_that_moment(
+    async_gateway, database_url: str
+) -> None:
+    """The verdict holds in the worker at once and reaches the database (and every other
+    worker) as soon as the database answers again."""
+    rules = RollbackRules(error_rate=0.5, min_requests=4, min_clients=2, window_seconds=60)
+    changes = {"news.latest_news": {"status": "async", "rollback": rules}}
+    server, client = async_gateway(changes, wrap_async=misbehaving("raise", paths={LATEST}))
+    _, other_worker = async_gateway(changes)
+    gateway = server.gateway
+    from gateway import store
+
+    real_record = store.record_rollback
+    failures = {"left": 3}
+
+    async def flaky_record(db, **kwargs):  # the database refuses the first attempts
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionRefusedError("the database is restarting")
+        await real_record(db, **kwargs)
+
+    store.record_rollback = flaky_record
+    try:
+        statuses = [client.get(LATEST, params={"user_id": u}).status_code for u in range(4)]
+        assert statuses == [500] * 4
+        assert client.get(LATEST).headers["x-served-by"] == "legacy"  # held here at once
+        assert gateway.unsaved_rollbacks  # not in the database yet
+        deadline = time.monotonic() + 10
+        while other_worker.get(LATEST).headers["x-served-by"] != "legacy":
+            assert time.monotonic() < deadline, "the rollback never reached the database"
+            time.sleep(0.2)
+        assert not gateway.unsaved_rollbacks
+        assert failures["left"] == 0
+    finally:
+        store.record_rollback = real_record

@@ -41,6 +41,7 @@ def test_prometheus_metrics_cover_requests_shadow_bridge_and_pool(database_url: 
             client.get("/api/subscriptions", params={"user_id": 1})
             time.sleep(0.5)  # the shadow comparison runs after the answer
             response = client.get("/metrics")
+            status = client.get("/_gateway/status").json()
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
@@ -57,6 +58,11 @@ def test_prometheus_metrics_cover_requests_shadow_bridge_and_pool(database_url: 
     assert float(bridge_count.split()[-1]) >= 2  # the legacy views' DB calls
     assert "gateway_db_pool_in_use " in text
     assert "gateway_manifest_info{version=" in text
+    # The dashboard's traffic figures are these (in-process gateways: this process's own).
+    routes = {route["id"]: route for route in status["routes"]}
+    assert routes["news.latest_news"]["sides"]["async"]["requests"] == 1
+    assert routes["api.get_categories"]["sides"]["legacy"]["requests"] == 1
+    assert status["traffic"] == {"scope": "process", "workers": [os.getpid()]}
 
 
 class _Text(HTMLParser):

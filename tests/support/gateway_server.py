@@ -11,6 +11,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from gateway.app import Gateway, create_gateway
+from gateway.looplag import LoopBlock
 from gateway.manifest import Manifest
 from shared.database.engine import Database
 from shared.database.migrate import load_demo, wipe
@@ -33,6 +34,9 @@ class GatewayServer:
             settings, manifest=manifest, force_status=force_status, wrap_async=wrap_async
         )
         self.gateway: Gateway = self.app.state.gateway
+        # The whole suite fails if any request handled in it held the loop for longer than
+        # LOOP_BLOCK_THRESHOLD_MS (100 ms): async code must never block.
+        self.fail_on_loop_blocks = True
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -58,6 +62,25 @@ class GatewayServer:
             self._server.should_exit = True
             self._thread.join(20)
             self._server = self._thread = None
+            blocked = self.loop_blocks()
+            if blocked and self.fail_on_loop_blocks:
+                raise AssertionError(
+                    "a request blocked the gateway's event loop: "
+                    + "; ".join(
+                        f"{block.seconds * 1000:.0f} ms at {block.where} ({block.route_id})"
+                        for block in blocked
+                    )
+                )
+
+    def loop_blocks(self) -> list[LoopBlock]:
+        """Episodes in which a request's own code held the loop beyond the threshold (the
+        harness's own work on the loop, such as loading demo data, has no route; a slow
+        callback on an overloaded machine is not a blocking one: see LoopBlock.blocking)."""
+        return [
+            block
+            for block in self.gateway.loop_monitor.blocks
+            if block.route_id and block.blocking
+        ]
 
     def __enter__(self) -> Self:
         return self.start()

@@ -42,3 +42,26 @@ def misbehaving(mode: str, *, paths: set[str], delay: float = 0.0) -> Callable[[
         return app
 
     return wrap
+
+
+def blocking(
+    *, paths: set[str], seconds: float, spin: bool = False
+) -> Callable[[ASGIApp], ASGIApp]:
+    """An async half whose handler on `paths` makes the classic mistake: a blocking call
+    (`time.sleep`), or with `spin` a computation that never yields."""
+    import time
+
+    def wrap(real: ASGIApp) -> ASGIApp:
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["path"] in paths:
+                if spin:
+                    until = time.thread_time() + seconds
+                    while time.thread_time() < until:
+                        pass
+                else:
+                    time.sleep(seconds)  # noqa: ASYNC251 - the mistake under test
+            await real(scope, receive, send)
+
+        return app
+
+    return wrap

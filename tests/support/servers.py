@@ -93,9 +93,27 @@ class _Handler(BaseHTTPRequestHandler):
     def reply_json(self, status: int, obj: Any) -> None:
         self.reply(status, json.dumps(obj).encode())
 
+    def reply_truncated(self, body: bytes, content_type: str = "application/json") -> None:
+        """Promise the whole body, send half of it, hang up: a connection lost mid-answer."""
+        self.start_reply(200, content_type, len(body))
+        with contextlib.suppress(OSError):
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+        self.close_connection = True
+
     def drop(self) -> None:
         """Abandon the request unanswered (the server is stopping)."""
         self.close_connection = True
+
+
+# How a stub misbehaves; every stub has these (FeedServer per path, with `add_fault`):
+#   hang:        no answer until `hang_seconds` pass or the server stops (then it hangs up)
+#   error:       HTTP 500 with the service's error body
+#   garbage:     HTTP 200 with a body that is neither JSON nor XML
+#   wrong_shape: HTTP 200 with well-formed JSON (or XML) that is not the expected answer
+#   truncated:   HTTP 200 whose body stops halfway (the connection drops)
+FAULT_MODES = ("hang", "error", "garbage", "wrong_shape", "truncated")
+GARBAGE = b"<html><body>502 Bad Gateway \x00\xff definitely not JSON"
 
 
 class _StubServer:
@@ -156,7 +174,9 @@ class _StubServer:
 class OpenAIStub(_StubServer):
     """OpenAI-compatible chat-completions endpoint with switchable failure modes."""
 
-    MODES = ("ok", "error", "hang", "garbage")  # anything else behaves like "ok"
+    MODES = ("ok", *FAULT_MODES)  # anything else behaves like "ok"
+    # wrong_shape: HTTP 200 with this JSON (the issue's example); tests set others.
+    WRONG_SHAPE: Any = {"choices": [{"nope": 1}]}
 
     def __init__(
         self,
@@ -178,6 +198,7 @@ class OpenAIStub(_StubServer):
         # openai's SDK raises json.JSONDecodeError for a bad "application/json" body but
         # silently *returns the text* as a str for other content types (e.g. "text/html").
         self.garbage_content_type: str = garbage_content_type
+        self.wrong_shape_body: Any = self.WRONG_SHAPE
 
     @property
     def requests(self) -> list[dict[str, Any]]:
@@ -196,6 +217,7 @@ class OpenAIStub(_StubServer):
                 self.hang_seconds,
                 self.garbage_content_type,
             ) = self._defaults
+            self.wrong_shape_body = self.WRONG_SHAPE
 
     @staticmethod
     def reply_text_for(messages: Any, prefix: str = "AI digest: ") -> str:
@@ -217,6 +239,7 @@ class OpenAIStub(_StubServer):
             self._requests.append({"path": req.path_only, "headers": headers, "json": body})
             mode, delay, prefix = self.mode, self.delay_seconds, self.reply_prefix
             hang, garbage_type = self.hang_seconds, self.garbage_content_type
+            wrong_shape = self.wrong_shape_body
         path = req.path_only.rstrip("/")
         if req.command == "GET" and path in ("/v1/models", "/models"):
             model = {"id": "stub-model", "object": "model", "created": 0, "owned_by": "stub"}
@@ -230,9 +253,15 @@ class OpenAIStub(_StubServer):
             err = {"message": "stub server error", "type": "server_error", "code": None}
             req.reply_json(500, {"error": err})
         elif mode == "garbage":
-            req.reply(200, b"<html>definitely not json", garbage_type)
+            req.reply(200, GARBAGE, garbage_type)
+        elif mode == "wrong_shape":
+            req.reply_json(200, wrong_shape)
         else:
-            req.reply_json(200, self._completion(body if isinstance(body, dict) else {}, prefix))
+            answer = self._completion(body if isinstance(body, dict) else {}, prefix)
+            if mode == "truncated":
+                req.reply_truncated(json.dumps(answer).encode())
+            else:
+                req.reply_json(200, answer)
 
     def _completion(self, body: dict[str, Any], prefix: str) -> dict[str, Any]:
         messages = body.get("messages") or []
@@ -273,10 +302,16 @@ class TelegramBotAPIStub(_StubServer):
     """Stand-in for api.telegram.org: /bot<TOKEN>/<method>, JSON, form or query params."""
 
     _PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)/?$")
+    MODES = ("ok", *FAULT_MODES)  # for every method; anything else behaves like "ok"
+    # wrong_shape: HTTP 200 with this JSON (no "ok"); tests set others, e.g. {"ok": False}.
+    WRONG_SHAPE: Any = {"result": {"message_id": 1}}
 
-    def __init__(self, *, delay_seconds: float = 0.0) -> None:
+    def __init__(self, *, delay_seconds: float = 0.0, hang_seconds: float = 60.0) -> None:
         super().__init__()
         self._default_delay = self.delay_seconds = delay_seconds
+        self._default_hang = self.hang_seconds = hang_seconds
+        self.mode = "ok"
+        self.wrong_shape_body: Any = self.WRONG_SHAPE
         self.failing_chat_ids: set[int] = set()
         self._sent: list[SentMessage] = []
         self._requests: list[dict[str, Any]] = []
@@ -300,6 +335,9 @@ class TelegramBotAPIStub(_StubServer):
             self._requests.clear()
             self.failing_chat_ids = set()
             self.delay_seconds = self._default_delay
+            self.hang_seconds = self._default_hang
+            self.mode = "ok"
+            self.wrong_shape_body = self.WRONG_SHAPE
 
     @staticmethod
     def _params(req: _Handler) -> dict[str, Any]:
@@ -318,8 +356,18 @@ class TelegramBotAPIStub(_StubServer):
         with self._lock:
             self._requests.append({"token": token, "method": method, "params": params})
             delay, failing = self.delay_seconds, set(self.failing_chat_ids)
-        if not self._pause(delay):
+            mode, hang, wrong_shape = self.mode, self.hang_seconds, self.wrong_shape_body
+        if not self._pause(delay) or (mode == "hang" and not self._pause(hang)):
             req.drop()
+        elif mode == "error":
+            err = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+            req.reply_json(500, err)
+        elif mode == "garbage":
+            req.reply(200, GARBAGE, "text/html")
+        elif mode == "wrong_shape":
+            req.reply_json(200, wrong_shape)
+        elif mode == "truncated":
+            req.reply_truncated(json.dumps({"ok": True, "result": {"message_id": 1}}).encode())
         elif method == "getMe":
             bot = {"id": 100000001, "is_bot": True, "first_name": "Stub", "username": "stub_bot"}
             req.reply_json(200, {"ok": True, "result": bot})
@@ -390,6 +438,7 @@ class _Route(NamedTuple):
     content_type: str
     status: int
     huge_size: int | None = None
+    fault: str | None = None  # "hang" or "truncated"; the others are plain bodies
 
 
 class FeedServer(_StubServer):
@@ -441,6 +490,22 @@ class FeedServer(_StubServer):
         """Stream exactly size_bytes (RSS start, then filler) to exercise size limits."""
         with self._lock:
             self._routes[self._norm(path)] = _Route(b"", "application/rss+xml", 200, size_bytes)
+        return self._norm(path)
+
+    def add_fault(self, path: str, mode: str, *, hang_seconds: float = 60.0) -> str:
+        """Serve one of FAULT_MODES at path (wrong_shape: a JSON document, not a feed)."""
+        feed = self._XML + '<rss version="2.0"><channel><title>Cut</title><item><title>One'
+        routes = {
+            "hang": _Route(b"", "application/rss+xml", 200, fault="hang"),
+            "error": _Route(b"<html><h1>500 Internal Server Error</h1></html>", "text/html", 500),
+            "garbage": _Route(GARBAGE, "application/rss+xml", 200),
+            "wrong_shape": _Route(b'{"items": [{"title": 1}]}', "application/json", 200),
+            "truncated": _Route(feed.encode() * 4, "application/rss+xml", 200, fault="truncated"),
+        }
+        with self._lock:
+            self._routes[self._norm(path)] = routes[mode]
+            if mode == "hang":
+                self._delays[self._norm(path)] = hang_seconds
         return self._norm(path)
 
     def add_rss(self, path: str, items: Iterable[Mapping[str, Any]], *, title: str = "Feed") -> str:
@@ -500,6 +565,10 @@ class FeedServer(_StubServer):
             req.drop()
         elif route is None:
             req.reply(404, b"not found", "text/plain")
+        elif route.fault == "hang":  # still here after hang_seconds: hang up unanswered
+            req.drop()
+        elif route.fault == "truncated":
+            req.reply_truncated(route.body, route.content_type)
         elif route.huge_size is None:
             req.reply(route.status, route.body, route.content_type)
         else:

@@ -12,7 +12,14 @@ import httpx
 import openai
 import pytest
 
-from .servers import FeedServer, OpenAIStub, SentMessage, TelegramBotAPIStub, make_items
+from .servers import (
+    FAULT_MODES,
+    FeedServer,
+    OpenAIStub,
+    SentMessage,
+    TelegramBotAPIStub,
+    make_items,
+)
 
 MESSAGES = [
     {"role": "system", "content": "You write digests."},
@@ -157,3 +164,40 @@ def test_feed_server_delay_raw_and_huge() -> None:
         with http.stream("GET", feeds.feed_url("/huge")) as response:  # client gives up early
             next(response.iter_bytes())
         assert http.get(feeds.feed_url("/slow"), timeout=5).status_code == 200
+
+
+def test_every_stub_has_the_fault_modes() -> None:
+    """hang, error, garbage, wrong_shape and truncated, as the modules that use them expect."""
+    with (
+        OpenAIStub(hang_seconds=5) as ai,
+        TelegramBotAPIStub(hang_seconds=5) as tg,
+        FeedServer() as feeds,
+        httpx.Client(trust_env=False, timeout=0.3) as http,
+    ):
+        completions = ai.base_url + "/v1/chat/completions"
+        send = tg.base_url + "/bot1:x/sendMessage"
+        for mode in FAULT_MODES:
+            ai.mode = tg.mode = mode
+            feed = feeds.feed_url(feeds.add_fault(f"/{mode}", mode, hang_seconds=5))
+            for url, method in ((completions, "POST"), (send, "POST"), (feed, "GET")):
+                try:
+                    response = http.request(method, url, json={"chat_id": 1, "text": "x"})
+                except httpx.TimeoutException:
+                    assert mode == "hang", url
+                    continue
+                except httpx.RemoteProtocolError:
+                    assert mode == "truncated", url
+                    continue
+                assert mode not in ("hang", "truncated"), url
+                if mode == "error":
+                    assert response.status_code == 500, url
+                    continue
+                assert response.status_code == 200, url
+                if mode == "garbage":
+                    with pytest.raises(ValueError):
+                        response.json()
+                else:  # wrong_shape: JSON, but no completion, Bot API answer or feed
+                    assert response.json() in (OpenAIStub.WRONG_SHAPE, tg.WRONG_SHAPE) or (
+                        not feedparser.parse(response.content).get("version")
+                    ), url
+        assert tg.sent == []

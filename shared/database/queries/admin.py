@@ -19,7 +19,7 @@ from shared.database.engine import Database, Transaction
 from shared.database.queries.audit import record_audit
 from shared.database.queries.news import news_item, news_select
 from shared.database.queries.users import user_item
-from shared.database.rows import iso, utcnow
+from shared.database.rows import iso, json_object, utcnow
 from shared.database.schema import (
     analytics_events,
     digests,
@@ -121,7 +121,11 @@ async def user_detail(db: Database, *, user_id: int) -> dict[str, Any] | None:
         ],
         "last_activity": None
         if last is None
-        else {"name": last["name"], "props": last["props"], "created_at": iso(last["created_at"])},
+        else {
+            "name": last["name"],
+            "props": json_object(last["props"]),
+            "created_at": iso(last["created_at"]),
+        },
     }
 
 

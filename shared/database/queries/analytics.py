@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from shared.categories import CATEGORIES, CATEGORY_TREE, SUBCATEGORIES
 from shared.database.engine import Database
-from shared.database.rows import iso, utcnow
+from shared.database.rows import iso, json_object, utcnow
 from shared.database.schema import analytics_events, bookmarks, news, subscriptions
 
 VIEW_EVENT = "news_view"
@@ -23,7 +23,7 @@ def event_item(row: dict[str, Any]) -> dict[str, Any]:
         "id": row["id"],
         "name": row["name"],
         "user_id": row["user_id"],
-        "props": row["props"],
+        "props": json_object(row["props"]),
         "created_at": iso(row["created_at"]),
     }
 

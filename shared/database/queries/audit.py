@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shared.database.engine import Database, Transaction
-from shared.database.rows import iso, utcnow
+from shared.database.rows import iso, json_object, utcnow
 from shared.database.schema import audit_log
 
 
@@ -28,7 +28,7 @@ def audit_item(row: dict[str, Any]) -> dict[str, Any]:
         "actor": row["actor"],
         "action": row["action"],
         "target": row["target"],
-        "details": row["details"],
+        "details": json_object(row["details"]),
         "created_at": iso(row["created_at"]),
     }
 

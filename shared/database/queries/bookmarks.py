@@ -11,6 +11,7 @@ from shared.database.engine import Database
 from shared.database.queries.news import news_item, news_select
 from shared.database.rows import iso, utcnow
 from shared.database.schema import bookmarks, news
+from shared.database.upsert import insert
 
 AddOutcome = Literal["added", "exists", "unknown_news"]
 ALREADY_BOOKMARKED = "this news item is already bookmarked"  # the 409's message, both halves
@@ -39,27 +40,30 @@ async def bookmarked_news(
 
 
 async def add_bookmark(db: Database, *, user_id: int, news_id: int) -> AddOutcome:
-    try:
-        async with db.transaction() as tx:
-            if await tx.scalar(sa.select(news.c.id).where(news.c.id == news_id)) is None:
-                return "unknown_news"
-            existing = await tx.scalar(
-                sa.select(bookmarks.c.id).where(
-                    bookmarks.c.user_id == user_id, bookmarks.c.news_id == news_id
-                )
-            )
-            if existing is not None:
-                return "exists"
-            await tx.execute(
-                bookmarks.insert().values(user_id=user_id, news_id=news_id, created_at=utcnow())
-            )
-    except sa.exc.IntegrityError:  # the same bookmark written concurrently
-        return "exists"
-    return "added"
+    """Race-free: of concurrent identical calls exactly one is "added", the rest "exists".
+
+    One statement inserts the bookmark if the news item exists and the bookmark does not;
+    only when it inserts nothing does a second query tell the two reasons apart.
+    """
+    async with db.transaction() as tx:
+        the_news_item = sa.select(
+            sa.literal(user_id), news.c.id, sa.literal(utcnow(), sa.DateTime)
+        ).where(news.c.id == news_id)
+        added = await tx.scalar(
+            insert(db, bookmarks)
+            .from_select(["user_id", "news_id", "created_at"], the_news_item)
+            .on_conflict_do_nothing(index_elements=[bookmarks.c.user_id, bookmarks.c.news_id])
+            .returning(bookmarks.c.id)
+        )
+        if added is not None:
+            return "added"
+        if await tx.scalar(sa.select(news.c.id).where(news.c.id == news_id)) is None:
+            return "unknown_news"
+    return "exists"
 
 
 async def remove_bookmark(db: Database, *, user_id: int, news_id: int) -> bool:
-    """True when there was a bookmark to remove."""
+    """True when there was a bookmark to remove (of concurrent calls, exactly one)."""
     async with db.transaction() as tx:
         result = await tx.execute(
             bookmarks.delete().where(bookmarks.c.user_id == user_id, bookmarks.c.news_id == news_id)

@@ -16,7 +16,7 @@ from shared.categories import CATEGORIES
 from shared.contracts.common import page
 from shared.contracts.dashboard import DEFAULT_DAYS
 from shared.database.engine import Database
-from shared.database.rows import iso
+from shared.database.rows import iso, json_object
 from shared.database.schema import analytics_events, digests, events, news, sources, users
 from shared.database.schema import subscriptions as subscriptions_table
 
@@ -171,7 +171,7 @@ def activity_item(row: dict[str, Any]) -> dict[str, Any]:
         "id": row["id"],
         "name": row["name"],
         "user_id": row["user_id"],
-        "props": row["props"],
+        "props": json_object(row["props"]),
         "created_at": iso(row["created_at"]),
     }
 

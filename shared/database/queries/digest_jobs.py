@@ -47,9 +47,14 @@ async def set_job_status(
     )
 
 
-async def job_by_id(db: Database, *, job_id: str) -> dict[str, Any] | None:
-    """`{"job_id", "status"}`, plus `digest` once done and `error` once failed."""
-    row = await db.fetch_one(
+async def job_by_id(
+    db: Database, *, job_id: str, owner_id: int | None = None
+) -> dict[str, Any] | None:
+    """`{"job_id", "status"}`, plus `digest` once done and `error` once failed.
+
+    With an `owner_id`, only a job of that user is found.
+    """
+    statement = (
         sa.select(
             digest_jobs.c.id.label("job_id"),
             digest_jobs.c.status,
@@ -64,6 +69,9 @@ async def job_by_id(db: Database, *, job_id: str) -> dict[str, Any] | None:
         .select_from(digest_jobs.outerjoin(digests, digests.c.id == digest_jobs.c.digest_id))
         .where(digest_jobs.c.id == job_id)
     )
+    if owner_id is not None:
+        statement = statement.where(digest_jobs.c.user_id == owner_id)
+    row = await db.fetch_one(statement)
     if row is None:
         return None
     job: dict[str, Any] = {"job_id": row["job_id"], "status": row["status"]}

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.database.engine import Database
-from shared.database.rows import iso, utcnow
-from shared.database.schema import digests
+from shared.database.rows import iso, json_list, utcnow
+from shared.database.schema import MAX_DIGEST_ID, digests
+from shared.digest_params import stored_params
+
+# A clash among 2**53 ids is rare enough that one needing more tries is a bug, not luck.
+_ID_ATTEMPTS = 5
 
 
 def digest_item(row: dict[str, Any]) -> dict[str, Any]:
@@ -17,8 +23,8 @@ def digest_item(row: dict[str, Any]) -> dict[str, Any]:
         "id": row["id"],
         "text": row["text"],
         "model": row["model"],
-        "news_ids": list(row["news_ids"]),
-        "params": dict(row["params"]),
+        "news_ids": json_list(row["news_ids"]),
+        "params": stored_params(row["params"]),
         "created_at": iso(row["created_at"]),
     }
 
@@ -33,6 +39,7 @@ async def store_digest(
     params: dict[str, Any],
     duration_ms: int,
 ) -> dict[str, Any]:
+    """Store a digest under a new random id (ids must not tell how many digests exist)."""
     values = {
         "user_id": user_id,
         "text": text,
@@ -42,13 +49,29 @@ async def store_digest(
         "duration_ms": duration_ms,
         "created_at": utcnow(),
     }
-    async with db.transaction() as tx:
-        result = await tx.execute(digests.insert().values(values).returning(digests.c.id))
-        return digest_item({"id": result.scalar_one(), **values})
+    dialect = sqlite if db.backend == "sqlite" else postgresql
+    for _ in range(_ID_ATTEMPTS):
+        digest_id = secrets.randbelow(MAX_DIGEST_ID) + 1
+        statement = (
+            dialect.insert(digests)
+            .values(id=digest_id, **values)
+            .on_conflict_do_nothing(index_elements=[digests.c.id])
+            .returning(digests.c.id)
+        )
+        async with db.transaction() as tx:
+            if (await tx.execute(statement)).scalar_one_or_none() is not None:
+                return digest_item({"id": digest_id, **values})
+    raise RuntimeError(f"no free digest id in {_ID_ATTEMPTS} random tries")
 
 
-async def digest_by_id(db: Database, *, digest_id: int) -> dict[str, Any] | None:
-    row = await db.fetch_one(sa.select(digests).where(digests.c.id == digest_id))
+async def digest_by_id(
+    db: Database, *, digest_id: int, owner_id: int | None = None
+) -> dict[str, Any] | None:
+    """The digest, if it exists and (with an `owner_id`) belongs to that user."""
+    statement = sa.select(digests).where(digests.c.id == digest_id)
+    if owner_id is not None:
+        statement = statement.where(digests.c.user_id == owner_id)
+    row = await db.fetch_one(statement)
     return digest_item(row) if row else None
 
 

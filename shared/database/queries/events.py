@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from shared.categories import CATEGORIES
 from shared.database.engine import Database, Transaction
 from shared.database.queries.audit import record_audit
-from shared.database.rows import iso, utcnow
+from shared.database.rows import fraction, iso, utcnow
 from shared.database.schema import events
 from shared.errors import invalid
 
@@ -39,7 +39,7 @@ def event_item(row: dict[str, Any]) -> dict[str, Any]:
         "location": row["location"],
         "starts_at": iso(row["starts_at"]),
         "ends_at": iso(row["ends_at"]),
-        "importance": row["importance"],
+        "importance": fraction(row["importance"]),
     }
 
 

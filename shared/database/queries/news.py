@@ -8,14 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shared.categories import CATEGORY_TREE, is_known
 from shared.database.engine import Database
 from shared.database.queries.sources import source_id_by_name
-from shared.database.rows import iso, utcnow
+from shared.database.rows import fraction, iso, utcnow
 from shared.database.schema import MAX_ID, news, news_feedback, sources
+from shared.database.upsert import insert
 
 NEWS_COLUMNS = (
     news.c.id,
@@ -43,7 +42,7 @@ def news_item(row: dict[str, Any]) -> dict[str, Any]:
         "source": row["source"],
         "category": row["category"],
         "subcategory": row["subcategory"],
-        "importance": row["importance"],
+        "importance": fraction(row["importance"]),
         "published_at": iso(row["published_at"]),
     }
 
@@ -188,8 +187,7 @@ async def record_feedback(
     async with db.transaction() as tx:
         if await tx.scalar(sa.select(news.c.id).where(news.c.id == news_id)) is None:
             return None
-        insert = sqlite_insert if db.backend == "sqlite" else postgresql_insert
-        vote = insert(news_feedback).values(
+        vote = insert(db, news_feedback).values(
             news_id=news_id, user_id=user_id, value=value, created_at=utcnow()
         )
         # Atomic upsert: two concurrent votes by one user never trip the unique constraint.

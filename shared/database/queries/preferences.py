@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.database.engine import Database, Transaction
 from shared.database.rows import utcnow
 from shared.database.schema import user_preferences
+from shared.database.upsert import insert
 from shared.digest import DIGEST_DEFAULTS
 
 PREFERENCE_FIELDS = ("style", "tone", "length", "audience", "language", "notify_time", "timezone")
@@ -57,8 +57,7 @@ async def update_preferences(
 
 async def _upsert(tx: Transaction, *, user_id: int, values: dict[str, Any]) -> None:
     # One statement, so two first writes for the same user cannot collide.
-    dialect = postgresql if tx.db.backend == "postgresql" else sqlite
-    statement = dialect.insert(user_preferences).values(user_id=user_id, **values)
+    statement = insert(tx.db, user_preferences).values(user_id=user_id, **values)
     await tx.execute(
         statement.on_conflict_do_update(index_elements=[user_preferences.c.user_id], set_=values)
     )

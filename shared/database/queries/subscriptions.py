@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from shared.database.engine import Database
 from shared.database.rows import iso, utcnow
 from shared.database.schema import subscriptions
+from shared.database.upsert import insert
 
 
 async def list_subscriptions(db: Database, *, user_id: int) -> list[dict[str, Any]]:
@@ -21,23 +22,19 @@ async def list_subscriptions(db: Database, *, user_id: int) -> list[dict[str, An
 
 
 async def subscribe(db: Database, *, user_id: int, category: str) -> None:
-    """Idempotent: subscribing twice leaves one row."""
+    """Idempotent and race-free: subscribing twice, even at once, leaves one row."""
     async with db.transaction() as tx:
-        exists = await tx.scalar(
-            sa.select(subscriptions.c.id).where(
-                subscriptions.c.user_id == user_id, subscriptions.c.category == category
+        await tx.execute(
+            insert(db, subscriptions)
+            .values(user_id=user_id, category=category, created_at=utcnow())
+            .on_conflict_do_nothing(
+                index_elements=[subscriptions.c.user_id, subscriptions.c.category]
             )
         )
-        if exists is None:
-            await tx.execute(
-                subscriptions.insert().values(
-                    user_id=user_id, category=category, created_at=utcnow()
-                )
-            )
 
 
 async def unsubscribe(db: Database, *, user_id: int, category: str) -> bool:
-    """True when there was a subscription to remove."""
+    """True when there was a subscription to remove (of concurrent calls, exactly one)."""
     async with db.transaction() as tx:
         result = await tx.execute(
             subscriptions.delete().where(

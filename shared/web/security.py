@@ -1,0 +1,53 @@
+"""The headers every HTML page goes out with, whichever half (or the gateway) renders it.
+
+Each page carries its script and style inline, so the Content-Security-Policy allows
+exactly those blocks by hash and nothing else. The admin console and the gateway's
+dashboard may not be framed at all; the WebApp may be framed only by Telegram's web
+client (web.telegram.org opens WebApps in an iframe), so it sets `frame-ancestors`
+instead of `X-Frame-Options`, which cannot name an origin.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+_INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
+TELEGRAM_WEB_CLIENT = "https://web.telegram.org"
+
+
+def _sources(html: str, kind: str) -> str:
+    """CSP hashes of the page's own inline blocks: nothing else may run or style it."""
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for tag, body in _INLINE.findall(html)
+        if tag == kind
+    ]
+    return " ".join(hashes) or "'none'"
+
+
+def page_headers(html: str, *, framed_by_telegram: bool = False) -> dict[str, str]:
+    """CSP (inline blocks by hash), frame denial, nosniff, no referrer, no caching."""
+    ancestors = TELEGRAM_WEB_CLIENT if framed_by_telegram else "'none'"
+    policy = "; ".join(
+        (
+            "default-src 'none'",
+            f"script-src {_sources(html, 'script')}",
+            f"style-src {_sources(html, 'style')}",
+            "connect-src 'self'",
+            "img-src 'self' data:",
+            "base-uri 'none'",
+            "form-action 'none'",
+            f"frame-ancestors {ancestors}",
+        )
+    )
+    headers = {
+        "Content-Security-Policy": policy,
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if not framed_by_telegram:
+        headers["X-Frame-Options"] = "DENY"
+    return headers
