@@ -26,9 +26,10 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is not installed: the dashboard browser test will be skipped"; fi; }
 
-# Two pytest workers: most of the suite waits on sockets and databases, not on the CPU.
+# Two pytest workers: most of the suite waits on sockets and databases, not on the CPU
+# (a third does not shorten it: the fuzz run and the benchmark smoke test set the pace).
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --durations=15
 	$(BIN)/python -m gateway lint
 	$(BIN)/python -m gateway parity --database-url sqlite+aiosqlite:///var/parity.db
 	$(BIN)/python -m gateway parity --database-url $(POSTGRES_URL)

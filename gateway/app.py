@@ -149,7 +149,7 @@ class Gateway:
             }
             manifest = replace(manifest, entries=entries)
         self.manifest = manifest
-        self.table = RouteTable(manifest)
+        self.table = RouteTable(manifest, previous=self.table)
         self.metrics.set_manifest(manifest.version)
 
     # -- per request ---------------------------------------------------------------------
@@ -329,7 +329,8 @@ def create_gateway(
 
     @app.get("/_gateway/", include_in_schema=False, response_class=HTMLResponse)
     async def dashboard() -> HTMLResponse:
-        html = dashboard_html(await gateway_status(gateway))
+        # Rendering 92 routes (and compiling the template the first time) is CPU work.
+        html = await asyncio.to_thread(dashboard_html, await gateway_status(gateway))
         return HTMLResponse(html, headers=page_headers(html))
 
     @app.api_route(

@@ -46,15 +46,20 @@ class LoopBlock:
     starved: bool = False
     cpu_seconds: float = 0.0  # CPU time the loop thread used during the episode
     threshold: float = 0.1
+    # The longest the loop thread sat at one bytecode during the episode: a blocking call
+    # sits still; a thread starved of CPU or of the GIL moves on now and then.
+    stuck_seconds: float = 0.0
 
     @property
     def blocking(self) -> bool:
         """A callback's fault: it computed for longer than the threshold itself (CPU time,
-        which an overloaded host does not inflate), or it waited in a blocking call (the
-        loop thread used next to no CPU while the rest of the process ran on time)."""
+        which an overloaded host does not inflate), or it sat in one blocking call (the loop
+        thread used next to no CPU and stayed at one bytecode for the threshold, while the
+        rest of the process ran on time)."""
         idle = self.seconds - self.cpu_seconds
         waiting = idle >= self.threshold and self.cpu_seconds < 0.2 * self.seconds
-        return self.cpu_seconds >= self.threshold or (waiting and not self.starved)
+        stuck = waiting and not self.starved and self.stuck_seconds >= self.threshold
+        return self.cpu_seconds >= self.threshold or stuck
 
 
 def _blame(frame: FrameType | None) -> tuple[str, str | None]:
@@ -133,6 +138,8 @@ class LoopLagMonitor:
     def _watch(self) -> None:
         episode: LoopBlock | None = None
         started = episode_late = 0.0
+        last_position: tuple[int, int] | None = None
+        still_since = 0.0
         expected = time.monotonic() + self.interval
         cpu_at_start = 0.0
         while not self._stop.wait(self.interval):
@@ -149,13 +156,20 @@ class LoopLagMonitor:
                     self._report(episode)
                     episode = None
                 continue
+            frame = sys._current_frames().get(self._loop_thread or 0)
+            position = (id(frame.f_code), frame.f_lasti) if frame is not None else None
             if episode is None:
                 started, cpu_at_start = self._beat, self._beat_cpu
                 episode_late = 0.0
-                frame = sys._current_frames().get(self._loop_thread or 0)
                 where, route_id = _blame(frame)
                 episode = LoopBlock(held, where, route_id, time.time(), threshold=self.threshold)
                 self.blocks.append(episode)
+                # Seen at one bytecode since the block began, as far as can be told.
+                last_position, still_since = position, started
+            elif position != last_position:
+                last_position, still_since = position, now
+            episode.stuck_seconds = max(episode.stuck_seconds, now - still_since)
+            del frame
             episode.seconds = held
             episode.cpu_seconds = self._loop_cpu() - cpu_at_start
             episode_late += max(0.0, late)

@@ -12,18 +12,26 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from html import unescape
 
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
+_STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
 TELEGRAM_WEB_CLIENT = "https://web.telegram.org"
 
 
+def _hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
 def _sources(html: str, kind: str) -> str:
-    """CSP hashes of the page's own inline blocks: nothing else may run or style it."""
-    hashes = [
-        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
-        for tag, body in _INLINE.findall(html)
-        if tag == kind
-    ]
+    """CSP hashes of the page's own inline blocks (and, for styles, of its `style`
+    attributes, allowed one by one through 'unsafe-hashes'): nothing else may run or
+    style it."""
+    hashes = [_hash(body) for tag, body in _INLINE.findall(html) if tag == kind]
+    if kind == "style":
+        attributes = sorted({unescape(value) for value in _STYLE_ATTRIBUTE.findall(html)})
+        if attributes:
+            hashes += ["'unsafe-hashes'", *(_hash(value) for value in attributes)]
     return " ".join(hashes) or "'none'"
 
 

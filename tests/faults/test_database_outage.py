@@ -23,10 +23,12 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from gateway.manifest import RollbackRules
 from shared.database.engine import Database
 from shared.settings import Settings
 from tests.conftest import make_settings
 from tests.support.gateway_server import GatewayServer
+from tests.support.manifests import manifest_with
 from tests.support.private_postgres import PrivatePostgres
 
 HALVES = ("legacy", "async")
@@ -97,10 +99,19 @@ def health_is(http: httpx.Client, status: int, body: dict[str, str]) -> bool:
 
 @contextmanager
 def gateways(settings: Settings) -> Iterator[dict[str, httpx.Client]]:
-    """One gateway per half (every route on it), on the same database, started together."""
+    """One gateway per half (every route on it), on the same database, started together.
+    Every route's automatic rollback is on a hair trigger (5 answers from one client): an
+    outage still must not move any of them, since it fails both halves alike."""
+    trigger = RollbackRules(error_rate=0.1, min_requests=5, min_clients=1)
+    manifest = manifest_with(
+        {route_id: {"rollback": trigger} for route_id in manifest_with({}).entries}
+    )
     with ThreadPoolExecutor(len(HALVES)) as starter:
         servers = list(
-            starter.map(lambda half: GatewayServer(settings, force_status=half).start(), HALVES)
+            starter.map(
+                lambda half: GatewayServer(settings, manifest=manifest, force_status=half).start(),
+                HALVES,
+            )
         )
     for server in servers:
         server.fail_on_loop_blocks = False  # the load's threads share this process's GIL
@@ -206,6 +217,8 @@ def test_postgres_restarts_under_load_give_only_2xx_or_503_and_lose_no_write(
         for half in HALVES:
             statuses = {a.status for a in load.answers if a.half == half}
             assert 503 in statuses, f"{half}: the outage was never seen"
+            rollbacks = clients[half].get("/_gateway/status").json()["rollbacks"]
+            assert rollbacks == [], f"{half}: the outage moved routes: {rollbacks}"
         assert len(load.acknowledged) > 20
         lost = read_back(clients, load.acknowledged)
         assert not lost, f"{len(lost)} of {len(load.acknowledged)} acknowledged writes lost"
