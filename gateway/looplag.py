@@ -173,8 +173,8 @@ class LoopLagMonitor:
             episode.seconds = held
             episode.cpu_seconds = self._loop_cpu() - cpu_at_start
             episode_late += max(0.0, late)
-            # Starved: the watchdog itself lost about as much time as the loop did.
-            episode.starved = episode_late > episode.seconds / 2
+            # Starved: the watchdog itself kept waiting (for a CPU or the GIL) as well.
+            episode.starved = episode_late > episode.seconds / 4
 
     def _report(self, episode: LoopBlock) -> None:
         if not episode.blocking:
