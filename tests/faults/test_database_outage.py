@@ -195,7 +195,7 @@ def test_postgres_restarts_under_load_give_only_2xx_or_503_and_lose_no_write(
                     for half, http in clients.items():
                         wait_until(
                             lambda http=http: health_is(http, 503, HEALTH_DOWN),
-                            within=5,
+                            within=10,  # "a few seconds", on a loaded CI machine
                             what=f"{half}: health says down after `pg_ctl stop -m {mode}`",
                         )
                     time.sleep(0.5)
@@ -298,7 +298,7 @@ def test_a_busy_pool_is_up_but_a_dead_database_is_down_within_seconds(
             for half, http in clients.items():
                 wait_until(
                     lambda http=http: health_is(http, 503, HEALTH_DOWN),
-                    within=5,
+                    within=10,  # "a few seconds", on a loaded CI machine
                     what=f"{half}: health says down once PostgreSQL is stopped",
                 )
         finally:
