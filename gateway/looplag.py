@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import threading
 import time
@@ -49,6 +50,10 @@ class LoopBlock:
     # The longest the loop thread sat at one bytecode during the episode: a blocking call
     # sits still; a thread starved of CPU or of the GIL moves on now and then.
     stuck_seconds: float = 0.0
+    # What the loop thread was waiting in when last seen (Linux): a system call such as
+    # clock_nanosleep or recvfrom is a blocking call; a futex is a wait for the GIL, which
+    # other threads of the process (Flask's, the database driver's) hold by turns.
+    waiting_in: str | None = None
 
     @property
     def blocking(self) -> bool:
@@ -59,7 +64,53 @@ class LoopBlock:
         idle = self.seconds - self.cpu_seconds
         waiting = idle >= self.threshold and self.cpu_seconds < 0.2 * self.seconds
         stuck = waiting and not self.starved and self.stuck_seconds >= self.threshold
-        return self.cpu_seconds >= self.threshold or stuck
+        return self.cpu_seconds >= self.threshold or (stuck and self.waiting_in != "futex")
+
+    def describe(self) -> str:
+        return (
+            f"{self.seconds * 1000:.0f} ms ({self.cpu_seconds * 1000:.0f} ms CPU, "
+            f"{self.stuck_seconds * 1000:.0f} ms at one bytecode"
+            + (f", in {self.waiting_in}" if self.waiting_in else "")
+            + (", process starved" if self.starved else "")
+            + f") at {self.where} (route {self.route_id or 'none'})"
+        )
+
+
+# The few system calls worth naming (x86_64 and aarch64 numbers); any other is its number.
+_SYSCALLS = {
+    "x86_64": {
+        0: "read",
+        7: "poll",
+        23: "select",
+        35: "nanosleep",
+        45: "recvfrom",
+        202: "futex",
+        230: "clock_nanosleep",
+        232: "epoll_wait",
+        270: "pselect6",
+        271: "ppoll",
+    },
+    "aarch64": {
+        63: "read",
+        98: "futex",
+        101: "nanosleep",
+        115: "clock_nanosleep",
+        207: "recvfrom",
+        72: "pselect6",
+        73: "ppoll",
+    },
+}.get(os.uname().machine, {})
+
+
+def _waiting_in(native_id: int | None) -> str | None:
+    """The system call a thread of this process sits in ("running" when none), or None
+    where /proc cannot tell."""
+    try:
+        with open(f"/proc/self/task/{native_id}/syscall") as file:
+            first = file.read().split(" ", 1)[0].strip()
+    except OSError:
+        return None
+    return _SYSCALLS.get(int(first), first) if first.isdigit() else first
 
 
 def _blame(frame: FrameType | None) -> tuple[str, str | None]:
@@ -95,12 +146,14 @@ class LoopLagMonitor:
         self._beat = time.monotonic()
         self._beat_cpu = 0.0
         self._loop_thread: int | None = None
+        self._loop_native_id: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._stop = threading.Event()
         self._watchdog: threading.Thread | None = None
 
     def start(self) -> None:
         self._loop_thread = threading.get_ident()
+        self._loop_native_id = threading.get_native_id()
         self._beat = time.monotonic()
         self._task = asyncio.get_running_loop().create_task(self._heartbeat(), name="loop-lag")
         self._stop.clear()
@@ -169,6 +222,7 @@ class LoopLagMonitor:
             elif position != last_position:
                 last_position, still_since = position, now
             episode.stuck_seconds = max(episode.stuck_seconds, now - still_since)
+            episode.waiting_in = _waiting_in(self._loop_native_id)
             del frame
             episode.seconds = held
             episode.cpu_seconds = self._loop_cpu() - cpu_at_start
@@ -178,19 +232,8 @@ class LoopLagMonitor:
 
     def _report(self, episode: LoopBlock) -> None:
         if not episode.blocking:
-            log.info(
-                "the event loop lagged %.0f ms (%.0f ms of its own CPU) on a busy host at %s",
-                episode.seconds * 1000,
-                episode.cpu_seconds * 1000,
-                episode.where,
-            )
+            log.info("the event loop lagged on a busy host: %s", episode.describe())
             return
-        log.warning(
-            "the event loop was blocked for %.0f ms (%.0f ms CPU) at %s (route %s)",
-            episode.seconds * 1000,
-            episode.cpu_seconds * 1000,
-            episode.where,
-            episode.route_id or "none",
-        )
+        log.warning("the event loop was blocked for %s", episode.describe())
         if self.on_block is not None:
             self.on_block(episode)

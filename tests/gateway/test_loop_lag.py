@@ -38,6 +38,7 @@ def test_a_planted_time_sleep_is_caught_with_its_route_and_fails_the_suite(
     assert block.where.startswith("tests/support/misbehaving.py:"), block.where
     assert "in app" in block.where
     assert 0.25 <= block.seconds <= 2
+    assert block.waiting_in == "clock_nanosleep"  # a sleep, not a wait for the GIL
     [shown] = [b for b in status["runtime"]["loop"]["blocks"] if b["route_id"]]
     assert shown["route_id"] == "news.latest_news" and shown["ms"] >= 250
     assert 'gateway_loop_blocks_total{route="news.latest_news"} 1.0' in metrics

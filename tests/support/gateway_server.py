@@ -66,10 +66,7 @@ class GatewayServer:
             if blocked and self.fail_on_loop_blocks:
                 raise AssertionError(
                     "a request blocked the gateway's event loop: "
-                    + "; ".join(
-                        f"{block.seconds * 1000:.0f} ms at {block.where} ({block.route_id})"
-                        for block in blocked
-                    )
+                    + "; ".join(block.describe() for block in blocked)
                 )
 
     def loop_blocks(self) -> list[LoopBlock]:
@@ -77,9 +74,7 @@ class GatewayServer:
         harness's own work on the loop, such as loading demo data, has no route; a slow
         callback on an overloaded machine is not a blocking one: see LoopBlock.blocking)."""
         return [
-            block
-            for block in self.gateway.loop_monitor.blocks
-            if block.route_id and block.blocking
+            block for block in self.gateway.loop_monitor.blocks if block.route_id and block.blocking
         ]
 
     def __enter__(self) -> Self:
