@@ -91,8 +91,7 @@ def _catalogue_errors(operation: dict[str, Any]) -> None:
         }
     if "401" in responses and "429" not in responses:  # shared/rate_limit.py
         responses["429"] = {
-            "description": "Too many failed credential checks from this address; see "
-            "Retry-After",
+            "description": "Too many failed credential checks from this address; see Retry-After",
             "content": {"application/json": {"schema": ERROR_SCHEMA}},
         }
 
