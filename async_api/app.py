@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Message
 
 from async_api.admin.router import router as admin_router
 from async_api.analytics.router import router as analytics_router
@@ -15,6 +16,7 @@ from async_api.categories.router import router as categories_router
 from async_api.config.router import router as config_router
 from async_api.dashboard.router import router as dashboard_router
 from async_api.digest.router import router as digest_router
+from async_api.docs import add_offline_docs
 from async_api.errors import register_error_handlers
 from async_api.events.router import router as events_router
 from async_api.head import HeadAsGet
@@ -81,6 +83,8 @@ def create_app(*, settings: Settings | None = None, runtime: Runtime | None = No
         title="News digest — async half",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # add_offline_docs: the same pages, without a CDN
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.openapi = lambda: catalogue_openapi(app)  # type: ignore[method-assign]
@@ -90,6 +94,7 @@ def create_app(*, settings: Settings | None = None, runtime: Runtime | None = No
     register_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    add_offline_docs(app)
     return app
 
 
@@ -116,7 +121,7 @@ async def warm_up(app: FastAPI) -> None:
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(_message: dict[str, Any]) -> None:
+    async def send(_message: Message) -> None:
         return None
 
     await app(scope, receive, send)

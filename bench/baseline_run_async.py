@@ -21,6 +21,7 @@ from legacy_flask.app import create_app
 from shared.ai import DigestWriter
 from shared.database.bridge import BridgeStats, BridgeTimeout, LoopBridge
 from shared.database.engine import Database
+from shared.jobs.queue import JobQueue
 from shared.request_stats import RequestStats
 from shared.runtime import OUTBOUND_TIMEOUT, Runtime
 from shared.settings import Settings, get_settings
@@ -57,6 +58,8 @@ class RunAsyncBridge:
                 ),
                 writer=DigestWriter(self.settings),
                 http=httpx.AsyncClient(timeout=OUTBOUND_TIMEOUT, follow_redirects=True),
+                # Never opened: the seed had no job queue, and no scenario enqueues a job.
+                jobs=JobQueue(self.settings),
                 started_at=self._started_at,
                 stats=self._request_stats,
                 caches=self._caches,

@@ -17,7 +17,11 @@ METRICS = {
     "burst": [("total_s", "time until all are answered (s)")],
     "single": [("total_s", "time (s)")],
     "sequential": [("median_s", "latency of one request (s)")],
-    "throughput": [("rps", "requests per second"), ("p99_ms", "p99 latency (ms)")],
+    "throughput": [
+        ("rps", "requests per second"),
+        ("cpu_ms_per_request", "server CPU ms per request"),
+        ("p99_ms", "p99 latency (ms)"),
+    ],
     "paced": [
         ("p50_ms", "p50 at a fixed 100 req/s (ms)"),
         ("p99_ms", "p99 at a fixed 100 req/s (ms)"),
@@ -32,6 +36,7 @@ COLOURS = {
     "gateway-async": "#2b8cbe",
     "async-api": "#41ab5d",
     "sleep": "#969696",
+    "floor": "#525252",
 }
 
 
@@ -47,13 +52,17 @@ def draw(record: dict[str, Any], out_dir: Path) -> str | None:
     rows = {n: r for n, r in record["rows"].items() if r["rounds"] and not r.get("skipped")}
     if not rows:
         return None
-    metrics = METRICS[record["kind"]]
+    metrics = [
+        (key, label)
+        for key, label in METRICS[record["kind"]]
+        if any(r.get(key) is not None for row in rows.values() for r in row["rounds"])
+    ]  # a record from before a figure existed draws without it
     names = list(rows)
     fig, axes = plt.subplots(
         1, len(metrics), figsize=(5.2 * len(metrics) + 1.5, 0.45 * len(names) + 1.6), squeeze=False
     )
     for axis, (key, label) in zip(axes[0], metrics, strict=True):
-        stats = [spread([r.get(key, math.nan) for r in rows[n]["rounds"]]) for n in names]
+        stats = [spread([_figure(r, key) for r in rows[n]["rounds"]]) for n in names]
         medians = [s["median"] for s in stats]
         low = [s["median"] - s["min"] for s in stats]
         high = [s["max"] - s["median"] for s in stats]
@@ -97,6 +106,11 @@ def draw(record: dict[str, Any], out_dir: Path) -> str | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return f"benchmarks/{path.name}"
+
+
+def _figure(measurement: dict[str, Any], key: str) -> float:
+    value = measurement.get(key)
+    return math.nan if value is None else float(value)
 
 
 def _failures(rounds: list[dict[str, Any]]) -> str:

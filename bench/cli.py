@@ -35,6 +35,7 @@ REPORT_ORDER = [
     "throughput-postgresql",
     "mixed",
     "dashboard",
+    "dashboard-cpu",
     "digest",
     "digest-postgresql",
     "ingest",
@@ -291,6 +292,7 @@ def all_targets(records: dict[str, dict[str, Any]]) -> list[Verdict]:
         "throughput-sqlite",
         "shadow",
         "dashboard",
+        "dashboard-cpu",
         "ingest",
         "digest",
     ]
@@ -310,6 +312,7 @@ def profile_missed(
     for earlier in done:
         if earlier["config"] == server.config.name and earlier["scenario"] == scenario.name:
             earlier.setdefault("also", []).append(verdict.statement)
+            earlier.setdefault("also_keys", []).append(verdict.key)
             return []  # one profile per configuration and scenario is enough
     ctx.reporter.log(f"  profiling {server.config.name} ({ctx.mode.profile_s:g} s, py-spy)")
     recorded = profiling.record(

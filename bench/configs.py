@@ -26,7 +26,7 @@ MANIFEST = ROOT / "migration_status.yaml"
 class Configuration:
     name: str
     label: str
-    kind: str  # legacy | before | gateway | async_api | sleep
+    kind: str  # legacy | before | gateway | async_api | sleep | floor
     server: str  # gunicorn-sync | gunicorn-gthread | gunicorn-gevent | uvicorn
     workers: int
     threads: int = 1  # per worker: gthread threads, a2wsgi threads, gevent connections
@@ -42,11 +42,12 @@ class Configuration:
             "gateway": "gateway.asgi:app",
             "async_api": "async_api.asgi:app",
             "sleep": "bench.sleep_app:app",
+            "floor": "bench.floor_app:app",
         }[self.kind]
 
     @property
     def ready_path(self) -> str:
-        return "/ready" if self.kind == "sleep" else "/api/health"
+        return "/ready" if self.kind in ("sleep", "floor") else "/api/health"
 
     @property
     def slots(self) -> int | None:
@@ -242,6 +243,14 @@ CONFIGURATIONS: dict[str, Configuration] = {
         Configuration("async-api-2", "bare async_api (no gateway), 2w", "async_api", "uvicorn", 2),
         Configuration(
             "sleep-1", "bare FastAPI endpoint that only sleeps, 1w", "sleep", "uvicorn", 1
+        ),
+        Configuration(
+            "floor-1",
+            "the floor: minimal FastAPI, the same query on the same driver, orjson, 1w",
+            "floor",
+            "uvicorn",
+            1,
+            note="GET /api/news/latest only; bench/floor_app.py",
         ),
     )
 }

@@ -4,19 +4,18 @@ own load runs again. A flame graph is saved under docs/benchmarks/, and the same
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import CpuMeter
 from bench.processes import ROOT
 from bench.servers import Server
 
@@ -86,47 +85,30 @@ def record(
         ]
         return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-    cpu_before = cpu_seconds(server.process.worker_pids())
-    wall = time.monotonic()
-    spies = [spy("flamegraph", svg), spy("raw", raw)]
-    stop = threading.Event()
-    loader = threading.Thread(target=_repeat, args=(load, stop), daemon=True)
-    loader.start()
     outputs = []
-    try:
-        for process in spies:
-            outputs.append(process.communicate(timeout=seconds + 60)[0])
-    finally:
-        stop.set()
-        for process in spies:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        loader.join(seconds + 120)
-    cpu_after = cpu_seconds(server.process.worker_pids())
-    profile.wall_s = time.monotonic() - wall
-    profile.user_s = cpu_after[0] - cpu_before[0]
-    profile.system_s = cpu_after[1] - cpu_before[1]
+    with CpuMeter(server.process.pid) as meter:
+        spies = [spy("flamegraph", svg), spy("raw", raw)]
+        stop = threading.Event()
+        loader = threading.Thread(target=_repeat, args=(load, stop), daemon=True)
+        loader.start()
+        try:
+            for process in spies:
+                outputs.append(process.communicate(timeout=seconds + 60)[0])
+        finally:
+            stop.set()
+            for process in spies:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+            loader.join(seconds + 120)
+    profile.wall_s = meter.wall_s
+    profile.user_s, profile.system_s = meter.used.user_s, meter.used.system_s
     if not svg.exists() or not raw.exists():
         profile.problem = "py-spy failed: " + " | ".join(o.strip()[-300:] for o in outputs)
         return profile
     profile.samples, profile.by_package, profile.by_function = summarize(raw)
     raw.unlink(missing_ok=True)
     return profile
-
-
-def cpu_seconds(pids: list[int]) -> tuple[float, float]:
-    """User and system CPU seconds the processes have used so far (/proc/<pid>/stat)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    user = system = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        user += int(fields[11]) / ticks
-        system += int(fields[12]) / ticks
-    return user, system
 
 
 def _repeat(load: Callable[[], None], stop: threading.Event) -> None:

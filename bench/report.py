@@ -65,15 +65,31 @@ PROFILE_READINGS = {
         "half, one in ten replayed to Flask again for noise, and the comparison) is taken "
         "from the primary requests that arrive meanwhile."
     ),
+    "cpu-floor": (
+        "The floor does the work alone: uvicorn, one statement through the driver, the row "
+        "conversion and orjson. Around the same work the async half adds what the tables "
+        "above show: SQLAlchemy (the statement's cache key, the greenlet hand-offs to the "
+        "driver, and the BEGIN and ROLLBACK of every pooled read: three trips through the "
+        "protocol where the floor makes one), FastAPI's parameter parsing, pydantic's "
+        "validation and serialisation of the response model, and the gateway's dispatch "
+        "and request statistics. Tried in this change: nothing on this route (making the "
+        "hot routes cheaper is issue 13's point 2); the figures are reported, the profile "
+        "shows where the difference is."
+    ),
+    "dashboard-cpu": (
+        "Tried: the summary runs three statements instead of ten (every one-row figure "
+        "side by side in one SELECT, every count by key in one UNION ALL, and the "
+        "activity page), and builds them once with the request's moments as bound "
+        "parameters, since building and keying statements of that size cost more CPU "
+        "than running them. What is left is a request's fixed cost (see `cpu-floor`) "
+        "plus three round trips and the response model's validation."
+    ),
     "dashboard": (
         "The worker is idle for most of the request: this miss is not CPU. The async "
-        "summary does gather its nine figures, but one of them, `activity` "
-        "(`recent_activity` in shared/database/queries/dashboard.py, which both halves' "
-        "summaries use), awaits its count and then its page: two queries one after the "
-        "other. So the summary takes two query times, while every figure on its own "
-        "endpoint takes one (`/api/dashboard/activity` gathers the same two queries). "
-        "Gathering them in `recent_activity` too would bring the summary down to the "
-        "slowest single query."
+        "summary runs three statements at once, each on a pooled connection of its own "
+        "(`summary` in shared/database/queries/dashboard.py), so it should take one "
+        "query time plus its CPU; a pool smaller than three free connections, or a "
+        "machine too busy to run the loop, would serialise them."
     ),
     "ingest": (
         "With INGEST_CONCURRENCY=8 the twenty feeds are fetched in three waves; storing "
@@ -104,6 +120,16 @@ def fmt_spread(values: list[float], unit: str) -> str:
     return f"{fmt(s['median'], unit)} ({low}..{high})"
 
 
+def fmt_cpu(values: list[float]) -> str:
+    """Milliseconds of server CPU per request: hundredths below 10 ms, tenths above."""
+    s = spread(values)
+    if math.isnan(s["median"]):
+        return "—"
+    digits = 2 if s["median"] < 10 else 1
+    median, low, high = (f"{s[k]:.{digits}f}" for k in ("median", "min", "max"))
+    return median if low == high else f"{median} ({low}..{high})"
+
+
 def _column(rounds: list[dict[str, Any]]) -> Any:
     def values(key: str) -> list[float]:
         return [r[key] for r in rounds if r.get(key) is not None]
@@ -111,19 +137,35 @@ def _column(rounds: list[dict[str, Any]]) -> Any:
     return values
 
 
+CPU_HEAD = "server CPU ms per request"
 HEADS = {
-    "burst": ["all answered in (median, min..max)", "p50", "p99", "answered 2xx", "rounds"],
-    "throughput": ["requests/s (median, min..max)", "p50 ms", "p99 ms", "errors", "rounds"],
+    "burst": [
+        "all answered in (median, min..max)",
+        CPU_HEAD,
+        "p50",
+        "p99",
+        "answered 2xx",
+        "rounds",
+    ],
+    "throughput": [
+        "requests/s (median, min..max)",
+        CPU_HEAD,
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "rounds",
+    ],
     "paced": [
         "p50 at 100 req/s (median, min..max)",
+        CPU_HEAD,
         "p99",
         "answered 2xx",
         "saturated: requests/s",
         "saturated: p50 ms",
         "rounds",
     ],
-    "sequential": ["latency (median, min..max)", "p99", "rounds x requests"],
-    "single": ["time (median, min..max)", "answers", "rounds"],
+    "sequential": ["latency (median, min..max)", CPU_HEAD, "p99", "rounds x requests"],
+    "single": ["time (median, min..max)", CPU_HEAD, "answers", "rounds"],
 }
 
 
@@ -152,9 +194,11 @@ def _cells(kind: str, done: list[dict[str, Any]]) -> list[str]:
     ok = sum(r.get("ok", 0) for r in done)
     total = sum(r.get("n", 0) for r in done)
     answered = f"{ok}/{total}" + ("" if ok == total else " ⚠")
+    cpu = fmt_cpu(col("cpu_ms_per_request"))
     if kind == "burst":
         return [
             f"**{fmt_spread(col('total_s'), 's')}**",
+            cpu,
             fmt_spread(col("p50_s"), "s"),
             fmt_spread(col("p99_s"), "s"),
             answered,
@@ -163,6 +207,7 @@ def _cells(kind: str, done: list[dict[str, Any]]) -> list[str]:
     if kind == "throughput":
         return [
             f"**{fmt_spread(col('rps'), 'rps')}**",
+            cpu,
             fmt_spread(col("p50_ms"), "ms"),
             fmt_spread(col("p99_ms"), "ms"),
             str(sum(r["errors"] for r in done)),
@@ -171,6 +216,7 @@ def _cells(kind: str, done: list[dict[str, Any]]) -> list[str]:
     if kind == "paced":
         return [
             f"**{fmt_spread(col('p50_ms'), 'ms')} ms**",
+            cpu,
             fmt_spread(col("p99_ms"), "ms") + " ms",
             answered,
             fmt_spread(col("saturated_rps"), "rps"),
@@ -180,6 +226,7 @@ def _cells(kind: str, done: list[dict[str, Any]]) -> list[str]:
     if kind == "sequential":
         return [
             f"**{fmt_spread(col('median_s'), 's')}**",
+            cpu,
             fmt_spread(col("p99_s"), "s"),
             f"{len(done)} x {done[0]['n']}",
         ]
@@ -189,6 +236,7 @@ def _cells(kind: str, done: list[dict[str, Any]]) -> list[str]:
             answers[status] = answers.get(status, 0) + count
     return [
         f"**{fmt_spread(col('total_s'), 's')}**",
+        cpu,
         ", ".join(f"{k}: {v}" for k, v in sorted(answers.items())),
         str(len(done)),
     ]
@@ -251,6 +299,35 @@ def scenario_extras(record: dict[str, Any]) -> list[str]:
     return lines
 
 
+CPU_SCENARIOS = ("throughput-sqlite", "throughput-postgresql", "mixed", "dashboard-cpu")
+
+
+def cpu_overview(records: list[dict[str, Any]]) -> list[str]:
+    """Server CPU ms per request of every configuration in the closed-loop scenarios."""
+    measured = [r for r in records if r["name"] in CPU_SCENARIOS]
+    names = [name for name in CONFIGURATIONS if any(_cpu_values(r, name) for r in measured)]
+    if not names:
+        return ["No closed-loop scenario with CPU figures in this run."]
+    heads = [f"{r['name']} (`{r['request']}`)" for r in measured]
+    lines = ["| configuration | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
+    for name in names:
+        cells = [fmt_cpu(_cpu_values(r, name)) for r in measured]
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _cpu_values(record: dict[str, Any], config: str) -> list[float]:
+    row = record["rows"].get(config)
+    if not row or row.get("skipped"):
+        return []
+    return [r["cpu_ms_per_request"] for r in row["rounds"] if r.get("cpu_ms_per_request")]
+
+
+def reading_for(key: str) -> str | None:
+    """What a missed goal's profile shows, in words (PROFILE_READINGS, by key prefix)."""
+    return next((text for prefix, text in PROFILE_READINGS.items() if key.startswith(prefix)), None)
+
+
 def profile_section(profiles: list[dict[str, Any]]) -> list[str]:
     if not profiles:
         return ["No target was missed where a profile could be recorded in this run."]
@@ -272,10 +349,8 @@ def profile_section(profiles: list[dict[str, Any]]) -> list[str]:
         lines += [f"| `{row['name']}` | {row['percent']:.1f}% |" for row in p["by_package"][:8]]
         lines += ["", "| hottest functions (self time) | share |", "|---|---|"]
         lines += [f"| `{row['name']}` | {row['percent']:.1f}% |" for row in p["by_function"][:8]]
-        reading = next(
-            (text for key, text in PROFILE_READINGS.items() if p["key"].startswith(key)), None
-        )
-        if reading:
+        readings = [reading_for(key) for key in [p["key"], *p.get("also_keys", [])]]
+        for reading in dict.fromkeys(r for r in readings if r):  # each once, in order
             lines += ["", reading]
         lines.append("")
     return lines
@@ -342,6 +417,22 @@ METHOD = """\
   b). Time is from the first request sent to the last answer read; percentiles are
   exact, from every sample. A request unanswered after 3x its expected time (at least
   15 s) counts as failed, and a configuration that fails a round is not run again.
+- **CPU per request** is the user + system CPU time of the server's process tree (the
+  process started, its workers, and children they reaped: utime, stime, cutime and
+  cstime from /proc/<pid>/stat) over one measurement, divided by the requests answered
+  in it (wrk's count; a burst's N). It includes what else the server did meanwhile
+  (the gateway's once-a-second flush, shadow replays) and nothing of the load
+  generator's. It is read to the nanosecond from every thread's run time
+  (/proc/<pid>/task/<tid>/schedstat), so a burst of ten requests has a figure too; when
+  a thread or process of the server ended within the window (an overflow connection's
+  aiosqlite thread, a worker), from the 10 ms ticks instead, which keep their time. It
+  is steadier than requests per second on a shared machine, not immune to it: with the
+  other core busy, the same request takes more CPU time (caches, memory bandwidth).
+- **The floor** (`floor-1`, `bench/floor_app.py`) is a minimal FastAPI app serving only
+  `GET /api/news/latest`: the statement the async half's query compiles to, run with
+  the same driver without SQLAlchemy (asyncpg's pool, or aiosqlite connections), the
+  rows turned into items by the same function, and the answer encoded with orjson. The
+  smoke test checks that it answers exactly what the async half answers.
 - **Injected latency.** `DB_SIMULATED_LATENCY_MS` sleeps (without blocking the loop)
   inside every query, after a pooled connection has been checked out, like a slow query
   would hold it. A burst can therefore wait only as many at once as the pool has
@@ -411,11 +502,20 @@ def write(
         f"{meta['machine']['memory']} memory, Linux {meta['machine']['kernel']}",
         "- " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
         "",
-        "## The performance goals (../shared/spec/gateway.md)",
+        "## The performance goals",
         "",
         *verdict_table(targets, "goal"),
         "",
-        "## The audit's claims (../shared/seed/flask-sync-async-audit.md)",
+        "## Server CPU per request",
+        "",
+        "Milliseconds of the server's CPU time per request answered (median, min..max over "
+        "the rounds; see how the figures were obtained), in the closed-loop scenarios. "
+        "`floor-1` is the floor: the same query and rows with the same driver, FastAPI and "
+        "orjson, nothing else.",
+        "",
+        *cpu_overview(records),
+        "",
+        "## The audit's claims (the review of the Flask app that started the migration)",
         "",
         *verdict_table(claims, "claim"),
         "",

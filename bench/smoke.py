@@ -1,5 +1,7 @@
 """`python -m bench --smoke`: every configuration started, one request answered, stopped,
-and nothing left running (checked against the harness's bookkeeping and /proc).
+and nothing left running (checked against the harness's bookkeeping and /proc). The
+answers' bodies are kept: every server has its own copy of the same data, so the floor
+app must answer what the async half answers.
 
 No load and no wrk: this is what the test suite runs (tests/bench/test_bench_smoke.py).
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -25,6 +28,7 @@ SMOKE = Profile("smoke")
 @dataclass
 class SmokeResult:
     answers: dict[str, str] = field(default_factory=dict)  # configuration -> status or problem
+    bodies: dict[str, Any] = field(default_factory=dict)  # configuration -> the answer's JSON
     pids: dict[str, list[int]] = field(default_factory=dict)  # every pid seen while it ran
     leftovers: dict[int, list[int]] = field(default_factory=dict)
     still_alive: list[int] = field(default_factory=list)
@@ -57,7 +61,7 @@ def run_smoke(
     stubs = Stubs(registry, run_dir, feeds=2)
     try:
         stubs.start(base_environment(openai_base_url=None))
-        result.stubs = _status(stubs.openai_base_url + "/models")
+        result.stubs = _get(stubs.openai_base_url + "/models")[0]
         env = base_environment(openai_base_url=stubs.openai_base_url)
         backend = Backend.prepare("sqlite", env=env, postgres_url="")
         pool = ServerPool(registry, run_dir, base_env=env, backends={"sqlite": backend})
@@ -66,7 +70,9 @@ def run_smoke(
             result.answers[name] = f"did not start: {problem}"
         for name, server in servers.items():
             result.pids[name] = server.process.worker_pids()
-            result.answers[name] = _status(server.url + smoke_request(server.config))
+            result.answers[name], result.bodies[name] = _get(
+                server.url + smoke_request(server.config)
+            )
     finally:
         if pool is not None:
             pool.stop_all()
@@ -80,11 +86,16 @@ def run_smoke(
     return result
 
 
-def _status(url: str) -> str:
+def _get(url: str) -> tuple[str, Any]:
+    """The status (or the error's name) and the JSON body (None when there is none)."""
     try:
-        return str(httpx.get(url, timeout=60).status_code)
+        response = httpx.get(url, timeout=60)
     except httpx.HTTPError as exc:
-        return type(exc).__name__
+        return type(exc).__name__, None
+    try:
+        return str(response.status_code), response.json()
+    except ValueError:
+        return str(response.status_code), None
 
 
 def _alive(pid: int) -> bool:

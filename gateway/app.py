@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,7 +14,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp
@@ -24,14 +25,13 @@ from gateway.canary import CanaryController
 from gateway.control import ControlSurfaceGuard
 from gateway.dispatch import ASYNC, RouteDispatcher, _Outcome
 from gateway.guard import ResponseGuard
-from gateway.lint import flask_routes_of
 from gateway.looplag import LoopLagMonitor
 from gateway.manifest import Manifest, RouteEntry, RouteTable, load_manifest
 from gateway.metrics import PROMETHEUS_CONTENT_TYPE, GatewayMetrics
+from gateway.recording import Recorder
 from gateway.rollback import ErrorWindow, is_own_failure
 from gateway.shadow import ShadowRunner
 from gateway.watch import GatewayWatcher
-from legacy_flask.app import create_app as create_legacy_app
 from shared.database.rows import utcnow
 from shared.errors import error_body
 from shared.runtime import Runtime, attached_bridge
@@ -55,18 +55,41 @@ class Gateway:
         self.settings = settings
         self.manifest_path = manifest.path
         self.force_status = force_status
+        # `legacy_half: retired`: Flask is never imported, no a2wsgi pool, every route async.
+        self.legacy_retired = manifest.legacy_retired and force_status in (None, ASYNC)
         self.bridge = attached_bridge(settings)
-        self.flask_app = create_legacy_app(settings=settings, bridge=self.bridge)
-        # Each legacy request holds one of these threads for its whole life (including its
-        # waits on the loop bridge), so this is the legacy half's concurrency: sized
-        # explicitly rather than left to a2wsgi's default of 10.
-        self.legacy_app = WSGIMiddleware(self.flask_app, workers=settings.legacy_threads)
+        self.legacy_app: ASGIApp | None = None
+        if self.legacy_retired:
+            self.flask_app = None
+            # Reloads are checked against the routes Flask had when it was retired.
+            self.flask_routes = {
+                entry.id: (entry.method, entry.path, entry.legacy_file)
+                for entry in manifest.entries.values()
+                if entry.legacy_file
+            }
+        else:
+            from a2wsgi import WSGIMiddleware
+
+            from gateway.lint import flask_routes_of
+            from legacy_flask.app import create_app as create_legacy_app
+
+            self.flask_app = create_legacy_app(settings=settings, bridge=self.bridge)
+            # Each legacy request holds one of these threads for its whole life (including
+            # its waits on the loop bridge), so this is the legacy half's concurrency: sized
+            # explicitly rather than left to a2wsgi's default of 10.
+            # a2wsgi types environ and scope as its own TypedDicts, which neither Flask's
+            # `dict[str, Any]` environ nor Starlette's `MutableMapping` scope can match.
+            self.legacy_app = WSGIMiddleware(  # type: ignore[assignment]
+                self.flask_app,  # type: ignore[arg-type]
+                workers=settings.legacy_threads,
+            )
+            self.flask_routes = flask_routes_of(self.flask_app)
         self.fastapi_app = create_async_app(settings=settings)
         self.async_app: ASGIApp = wrap_async(self.fastapi_app) if wrap_async else self.fastapi_app
-        self.flask_routes = flask_routes_of(self.flask_app)
         self.async_routes = async_routes()
         self.metrics = GatewayMetrics()
         self.shadow = ShadowRunner(self, max_concurrency=settings.shadow_max_concurrency)
+        self.recorder = Recorder(settings)
         self.errors = ErrorWindow()
         self.loop_monitor = LoopLagMonitor(
             threshold=settings.loop_block_threshold_ms / 1000,
@@ -93,6 +116,14 @@ class Gateway:
 
     # -- the effective manifest: the file, forced (tests, parity) or rolled back ----------
     def use_file_manifest(self, manifest: Manifest) -> None:
+        if self.legacy_retired and not manifest.legacy_retired:
+            # Flask was never loaded in this process: only a restart can bring it back.
+            self.manifest_error = (
+                f"{manifest.path}: legacy_half is no longer retired; restart the gateway to"
+                " load Flask (keeping the retired manifest meanwhile)"
+            )
+            log.error(self.manifest_error)
+            return
         now = utcnow()
         for route_id, entry in manifest.entries.items():
             before = self.file_manifest.entries.get(route_id)
@@ -120,7 +151,11 @@ class Gateway:
 
     def _rebuild(self) -> None:
         manifest = self.file_manifest
-        if self.force_status is not None:
+        if self.legacy_retired:
+            # No half to go back to: pins, flips and rollbacks to legacy cannot apply (the
+            # gateway refuses to start while one is in force; see `legacy_still_needed`).
+            self.decided = manifest
+        elif self.force_status is not None:
             manifest = manifest.with_status(self.force_status)
         else:  # pin > a flip newer than the file entry > the file; then the canary's verdict
             live: dict[str, overrides.Override] = {}
@@ -140,7 +175,7 @@ class Gateway:
                 manifest,
                 entries={k: self.canary.apply(e) for k, e in manifest.entries.items()},
             )
-        if self.rollbacks:
+        if self.rollbacks and not self.legacy_retired:
             entries = {
                 route_id: replace(entry, status="legacy")
                 if route_id in self.rollbacks and entry.status in (ASYNC, "canary")
@@ -164,7 +199,7 @@ class Gateway:
         else:
             failed = is_own_failure(outcome.status)
             verdict = self.errors.observe(entry, side=outcome.side, failed=failed, client=client)
-        if verdict is not None and entry.status in (ASYNC, "canary"):
+        if verdict is not None and entry.status in (ASYNC, "canary") and not self.legacy_retired:
             self.roll_back(entry, verdict.reason)
         self.canary.observe(
             entry.id,
@@ -205,10 +240,28 @@ class Gateway:
             if self.unsaved_rollbacks.get(route_id) is rollback:
                 del self.unsaved_rollbacks[route_id]
 
+    def legacy_still_needed(self) -> list[str]:
+        """With Flask retired: the routes a pin, flip or automatic rollback in the database
+        still sends to legacy (the gateway must not start so)."""
+        needed = [f"{route_id}: rolled back to legacy" for route_id in self.rollbacks]
+        for route_id, kinds in self.overrides.items():
+            needed.extend(
+                f"{route_id}: {kind} to {item.status}"
+                for kind, item in sorted(kinds.items())
+                if item.status != ASYNC
+            )
+        return needed
+
     def runtime_facts(self) -> dict[str, Any]:
         """Where the work happens: proof that both halves share one loop and one pool."""
         runtime = self.runtime
-        facts: dict[str, Any] = {"pid": os.getpid(), "threads": threading.active_count()}
+        facts: dict[str, Any] = {
+            "pid": os.getpid(),
+            "threads": threading.active_count(),
+            "thread_names": sorted(thread.name for thread in threading.enumerate()),
+            "legacy_half": "retired" if self.legacy_retired else "loaded",
+            "flask_imported": "flask" in sys.modules,
+        }
         if runtime is None:
             return facts
         db = runtime.db
@@ -287,8 +340,20 @@ def create_gateway(
             await watcher.sync_decisions()
         except Exception:
             log.exception("could not read rollbacks and operator decisions at start")
+        if gateway.legacy_retired and (needed := gateway.legacy_still_needed()):
+            await runtime.close()
+            raise RuntimeError(
+                "refusing to start with legacy_half retired while routes still need Flask: "
+                + "; ".join(needed)
+            )
         watcher.start()
+        gateway.recorder.start(runtime.db, interval=settings.manifest_poll_seconds)
         await warm_up(gateway.fastapi_app)
+        # What start-up built (modules, both halves' routes, the OpenAPI schema: some 250,000
+        # objects) lives as long as the process. Frozen, it is left out of the collector's
+        # full passes, which otherwise hold the loop for about 150 ms each.
+        gc.collect()
+        gc.freeze()
         gateway.loop_monitor.start()
         log.info(
             "gateway up: manifest %s (%s), database %s",
@@ -301,6 +366,7 @@ def create_gateway(
         finally:
             await gateway.loop_monitor.stop()
             await gateway.shadow.drain()
+            await gateway.recorder.stop(runtime.db)
             try:
                 await watcher.stop()
             except Exception:

@@ -291,7 +291,7 @@ class CanaryController:
         if verdict.outcome == "hold":
             return run
         if verdict.outcome == "fail":
-            change = {"state": ROLLED_BACK, "step_index": run.step_index}
+            change: dict[str, Any] = {"state": ROLLED_BACK, "step_index": run.step_index}
             kind, status, percent = "canary_rollback", "legacy", None
             reason = f"step {run.step_index + 1} ({run.percent}%) failed: {verdict.reason}"
         elif run.step_index + 1 < len(run.steps):

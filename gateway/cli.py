@@ -8,6 +8,7 @@ import getpass
 import glob
 import logging
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -91,12 +92,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     metrics_dir, made = _host_metrics_dir()  # one /metrics for every worker of the host
     try:
         settings = get_settings()
+        run_token = _admin_token_for_this_run(settings)
+        if refusal := _manifest_refusal(settings):
+            console.print(f"[red]refusing to start: {refusal}[/]")
+            return 2
         _prepare(settings)
         console.print(
             f"[bold green]gateway serving on http://{args.host}:{args.port}/[/] "
             f"(webapp: http://{args.host}:{args.port}/webapp/, "
             f"status: http://{args.host}:{args.port}/_gateway/status)"
         )
+        if run_token:
+            console.print(
+                f"admin token for this run: [bold]{run_token}[/] "
+                f"(http://{args.host}:{args.port}/admin/; set ADMIN_TOKEN to choose one)",
+                highlight=False,
+            )
         uvicorn.run(
             "gateway.asgi:app",
             host=args.host,
@@ -110,6 +121,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if made:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def _admin_token_for_this_run(settings: Settings) -> str | None:
+    """Development without ADMIN_TOKEN: a random token for this run, so that `/admin/` is
+    usable at once. It goes into the environment, where the app and every worker read
+    their settings; never in production, which refuses to start without a token."""
+    if settings.environment == "production" or settings.admin_token:
+        return None
+    token = secrets.token_urlsafe(24)
+    os.environ["ADMIN_TOKEN"] = token
+    get_settings.cache_clear()  # gateway.asgi builds the app from get_settings()
+    return token
+
+
+def _manifest_refusal(settings: Settings) -> str | None:
+    """A manifest the gateway cannot serve (`legacy_half: retired` while a route still
+    needs Flask, among others): said once here, rather than as each worker's traceback."""
+    from gateway.manifest import ManifestError, load_manifest
+
+    try:
+        load_manifest(settings.migration_manifest)
+    except ManifestError as exc:
+        return str(exc)
+    return None
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
@@ -597,6 +632,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 def cmd_parity(args: argparse.Namespace) -> int:
     from gateway.parity import run_parity
+    from gateway.recording import RECORDED_DIR
 
     settings = get_settings()
     database_url = args.database_url or settings.database_url
@@ -613,9 +649,140 @@ def cmd_parity(args: argparse.Namespace) -> int:
             manifest_path=args.manifest,
             only=args.route,
             console=console,
+            recorded=[path or RECORDED_DIR for path in args.recorded or [""] * args.recorded_only],
+            corpus=not args.recorded_only,
         )
     )
     return 0 if report.ok else 1
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """Recording live requests (and shadow mismatches) as parity cases; their export."""
+    from pathlib import Path
+
+    from gateway import recording
+    from gateway.flip import FlipError
+
+    settings = get_settings()
+    if args.action in ("on", "off"):
+        if not args.route_ids and not args.all:
+            console.print("[red]name route ids, or --all for the whole gateway[/]")
+            return 1
+        rate = args.sample_rate if args.action == "on" else None
+        path = args.manifest or settings.migration_manifest
+        try:
+            recording.set_recording(path, [] if args.all else args.route_ids, rate)
+        except (FlipError, OSError) as exc:
+            console.print(f"[red]{exc}[/]")
+            return 1
+        what = "every route" if args.all else ", ".join(args.route_ids)
+        state = f"on at a sample rate of {rate}" if rate is not None else "off"
+        console.print(f"recording {state} for {what} in {path}; gateways follow within seconds")
+        return 0
+
+    async def work(db: Any) -> Any:
+        if args.action == "list":
+            return await recording.recording_counts(db)
+        if args.action == "clear":
+            return await recording.clear_recordings(db, route_ids=args.route_ids)
+        return await recording.recordings(db, route_ids=args.route_ids, source=args.source)
+
+    try:
+        found = asyncio.run(_in_database(settings, work))
+    except Exception as exc:
+        console.print(f"[red]cannot read the recordings: {_explain(exc)}[/]")
+        return 1
+    if args.action == "clear":
+        console.print(f"{found} recorded case(s) removed")
+        return 0
+    if args.action == "list":
+        table = Table(title="recorded cases (every worker, every instance)")
+        for column in ("route id", "sampled", "shadow mismatches"):
+            table.add_column(column)
+        for route_id, counts in sorted(found.items()):
+            table.add_row(
+                route_id,
+                str(counts.get(recording.SAMPLE, 0)),
+                str(counts.get(recording.MISMATCH, 0)),
+            )
+        console.print(table if found else "no recorded cases yet")
+        return 0
+    out = Path(args.out)
+    added, known = recording.export_cases(found, out)
+    console.print(
+        f"{out}: {added} case(s) added, {known} already there (same route and request shape); "
+        f"replay with `python -m gateway parity --recorded {out}`"
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run background jobs (PostgreSQL): as many of these as needed, on any machine."""
+    from shared.jobs.worker import WorkerRefused, run_worker_process
+
+    settings = get_settings()
+    concurrency = args.concurrency or settings.jobs_concurrency
+    console.print(
+        f"job worker: {_safe_url(settings.database_url)}, queue {settings.jobs_queue!r}, "
+        f"{concurrency} at a time (SIGTERM: finish within "
+        f"{settings.jobs_shutdown_grace_seconds:g} s, then hand back)"
+    )
+    try:
+        asyncio.run(run_worker_process(settings, concurrency=concurrency))
+    except WorkerRefused as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
+    return 0
+
+
+def cmd_retire(args: argparse.Namespace) -> int:
+    """Legacy files whose every route has been on async long enough, without a rollback."""
+    from datetime import timedelta
+
+    from gateway.manifest import ManifestError, load_manifest
+    from gateway.retirement import database_evidence, retirement
+
+    settings = get_settings()
+    try:
+        manifest = load_manifest(args.manifest or settings.migration_manifest)
+    except ManifestError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 1
+    try:
+        evidence = asyncio.run(_in_database(settings, database_evidence))
+    except Exception as exc:
+        console.print(f"[yellow]no decisions or rollbacks from the database: {_explain(exc)}[/]")
+        evidence = {"decisions": [], "rollbacks": [], "overrides": []}
+    verdicts = retirement(
+        manifest,
+        min_age=timedelta(days=args.days),
+        decisions=evidence["decisions"],
+        rollbacks=evidence["rollbacks"],
+        overrides=evidence["overrides"],
+    )
+    table = Table(title=f"legacy files (ready: every route on async {args.days:g}+ days)")
+    for column in ("legacy file", "routes", "verdict", "why"):
+        table.add_column(column)
+    for verdict in verdicts:
+        state = "[green]ready to delete[/]" if verdict.ready else "[yellow]not yet[/]"
+        table.add_row(verdict.legacy_file, str(len(verdict.routes)), state, verdict.reason)
+    console.print(table)
+    for verdict in (v for v in verdicts if v.ready):
+        console.print(f"[green]{verdict.legacy_file}[/] can go, with:")
+        for blueprint in verdict.blueprints:
+            console.print(f"  blueprint {blueprint}")
+        for name in verdict.templates:
+            console.print(f"  template {name} (no other code names it)")
+        for helper in verdict.helpers:
+            console.print(f"  helper {helper} (only ready files import it)")
+    ready = sum(1 for verdict in verdicts if verdict.ready)
+    console.print(f"{ready} of {len(verdicts)} legacy files ready to delete")
+    if verdicts and ready == len(verdicts):
+        console.print(
+            "every legacy file is ready to delete: `legacy_half: retired` in the manifest "
+            "serves without loading Flask (docs/migration.md)"
+        )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -704,7 +871,48 @@ def build_parser() -> argparse.ArgumentParser:
     parity.add_argument("--database-url", help="backend to run on (default: DATABASE_URL)")
     parity.add_argument("--manifest")
     parity.add_argument("--route", action="append", help="only this route id (repeatable)")
+    parity.add_argument(
+        "--recorded",
+        nargs="?",
+        action="append",
+        const="",  # the committed cases: tests/parity/recorded/
+        help="also replay recorded cases: a file or directory (default tests/parity/recorded)",
+    )
+    parity.add_argument(
+        "--recorded-only", action="store_true", help="the recorded cases without the corpus"
+    )
     parity.set_defaults(handler=cmd_parity)
+
+    retire = commands.add_parser(
+        "retire", help="legacy files every route of which has been on async long enough"
+    )
+    retire.add_argument(
+        "--days", type=float, default=14, help="time on async without a rollback (default 14)"
+    )
+    retire.add_argument("--manifest")
+    retire.set_defaults(handler=cmd_retire)
+
+    record = commands.add_parser(
+        "record", help="record live requests as parity cases; list, export or clear them"
+    )
+    record.add_argument("action", choices=["on", "off", "list", "export", "clear"])
+    record.add_argument("route_ids", nargs="*", help="route ids (on/off; export/clear: filter)")
+    record.add_argument("--all", action="store_true", help="on/off: the whole gateway")
+    record.add_argument("--sample-rate", type=float, default=1.0, help="on: share recorded")
+    record.add_argument("--source", choices=["sample", "mismatch"], help="export: only these")
+    record.add_argument(
+        "--out", default="tests/parity/recorded/recorded.yaml", help="export: the file"
+    )
+    record.add_argument("--manifest")
+    record.set_defaults(handler=cmd_record)
+
+    worker = commands.add_parser(
+        "worker", help="run background jobs (PostgreSQL; run `migrate` or `serve` first)"
+    )
+    worker.add_argument(
+        "--concurrency", type=int, help="jobs at a time (default: JOBS_CONCURRENCY)"
+    )
+    worker.set_defaults(handler=cmd_worker)
     return parser
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 import zlib
 from typing import TYPE_CHECKING
@@ -19,15 +20,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from async_api.limits import declared_length, is_chunked, with_known_length
 from gateway.manifest import RouteEntry
+from gateway.recording import Recorder, recorded_receive
 from gateway.shadow import Captured, ShadowRequest, ShadowRunner, replay_receive
+from shared.errors import error_body
 from shared.identity import INIT_DATA_HEADER
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
 
 LEGACY, ASYNC = "legacy", "async"
-# Paths the gateway itself serves from the async half's app (its OpenAPI docs).
-ASYNC_ONLY_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"})
+# Paths the gateway itself serves from the async half's app (its OpenAPI pages, with their
+# assets under /docs/, and the favicon).
+ASYNC_ONLY_PATHS = frozenset({"/docs", "/openapi.json", "/redoc", "/favicon.ico"})
+ASYNC_ONLY_PREFIX = "/docs/"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT"})
 _INIT_DATA = INIT_DATA_HEADER.lower().encode()
 
@@ -102,7 +107,7 @@ class RouteDispatcher:
             await self.app(scope, receive, send)
             return
         gateway = self.gateway
-        if path in ASYNC_ONLY_PATHS:
+        if path in ASYNC_ONLY_PATHS or path.startswith(ASYNC_ONLY_PREFIX):
             await gateway.async_app(scope, receive, send)
             return
         if scope["method"] == "OPTIONS":
@@ -115,6 +120,9 @@ class RouteDispatcher:
             scope, receive = await with_known_length(scope, receive, max_bytes=limit)
         entry = gateway.table.match(scope["method"], path)
         if entry is None:
+            if gateway.legacy_app is None:  # Flask retired: nothing else can answer it
+                await _answer_not_found(send)
+                return
             await gateway.legacy_app(scope, receive, _with_headers(send, LEGACY, None))
             return
         side = side_for(entry, scope)
@@ -122,23 +130,46 @@ class RouteDispatcher:
             scope = _canonical_slash(scope, entry)
         started = time.perf_counter()
         outcome = _Outcome(side)
+        recorded: tuple[bytes, Captured] | None = None
+        if Recorder.wants(entry) and self._replayable(scope):
+            # Buffered as for a shadow; the case is handed over once the answer is sent.
+            body = await _read_body(receive)
+            receive = recorded_receive(body, receive)
+            recorded = (body, Captured())
+            send = _teed(send, recorded[1])
         try:
-            if self._replayable(scope):
-                if mirrored(entry, side) and ShadowRunner.wants(entry, scope["method"]):
-                    await self._shadowed(entry, scope, receive, send, outcome)
-                    return
-                fallback = entry.fallback
-                if (
-                    side == ASYNC
-                    and (fallback.on_5xx or fallback.timeout_ms)
-                    and scope["method"] in IDEMPOTENT_METHODS
-                ):
-                    await self._with_fallback(entry, scope, receive, send, outcome)
-                    return
-            half = gateway.async_app if side == ASYNC else gateway.legacy_app
-            await half(scope, receive, outcome.sender(send, entry))
+            await self._serve(entry, side, scope, receive, send, outcome)
         finally:
             gateway.observe(entry, outcome, time.perf_counter() - started, client_key(scope))
+        if recorded is not None and recorded[1].status:
+            gateway.recorder.sampled(entry, scope, recorded[0], recorded[1], outcome.side)
+
+    async def _serve(
+        self,
+        entry: RouteEntry,
+        side: str,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        outcome: _Outcome,
+    ) -> None:
+        gateway = self.gateway
+        if self._replayable(scope):
+            if mirrored(entry, side) and ShadowRunner.wants(entry, scope["method"]):
+                await self._shadowed(entry, scope, receive, send, outcome)
+                return
+            fallback = entry.fallback
+            if (
+                side == ASYNC
+                and gateway.legacy_app is not None
+                and (fallback.on_5xx or fallback.timeout_ms)
+                and scope["method"] in IDEMPOTENT_METHODS
+            ):
+                await self._with_fallback(entry, scope, receive, send, outcome)
+                return
+        half = gateway.async_app if side == ASYNC else gateway.legacy_app
+        assert half is not None  # retired: every route is async
+        await half(scope, receive, outcome.sender(send, entry))
 
     def _replayable(self, scope: Scope) -> bool:
         length = declared_length(scope)
@@ -159,7 +190,9 @@ class RouteDispatcher:
             primary.take(message)
             await forward(message)
 
-        await self.gateway.legacy_app(scope, replay_receive(body), tee)
+        legacy = self.gateway.legacy_app
+        assert legacy is not None  # only a loaded legacy half is shadowed
+        await legacy(scope, replay_receive(body), tee)
         # Scheduled only now: the client already has its complete answer.
         self.gateway.shadow.submit(ShadowRequest(entry, scope, body), primary)
 
@@ -201,7 +234,9 @@ class RouteDispatcher:
         self.gateway.metrics.fallbacks.labels(entry.id, reason).inc()
         outcome.side = LEGACY
         outcome.extra_headers = [(b"x-fallback", f"async-{reason}".encode())]
-        await self.gateway.legacy_app(scope, replay_receive(body), outcome.sender(send, entry))
+        legacy = self.gateway.legacy_app
+        assert legacy is not None  # fallback needs a loaded legacy half
+        await legacy(scope, replay_receive(body), outcome.sender(send, entry))
 
 
 class _Outcome:
@@ -237,6 +272,22 @@ async def _answer_options(send: Send, methods: list[str]) -> None:
     headers = [(b"allow", allow.encode()), (b"x-served-by", b"gateway")]
     await send({"type": "http.response.start", "status": 204, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
+
+
+async def _answer_not_found(send: Send) -> None:
+    """The catalogue's 404, for an unlisted path while the legacy half is retired."""
+    body = json.dumps(error_body("not_found", "no such endpoint"), separators=(",", ":"))
+    headers = [(b"content-type", b"application/json"), (b"x-served-by", b"gateway")]
+    await send({"type": "http.response.start", "status": 404, "headers": headers})
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+def _teed(send: Send, captured: Captured) -> Send:
+    async def send_and_keep(message: Message) -> None:
+        captured.take(message)
+        await send(message)
+
+    return send_and_keep
 
 
 def _with_headers(send: Send, side: str, route_id: str | None) -> Send:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from async_api.app import async_routes
 from gateway.manifest import Manifest, ManifestError, load_manifest
-from legacy_flask.app import create_app as create_legacy_app
 from shared.runtime import attached_bridge
 from shared.settings import Settings
+
+if TYPE_CHECKING:  # a gateway with the legacy half retired never imports Flask
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 _CONVERTER = re.compile(r"<(?:([a-z]+):)?([a-z_]+)>")
@@ -31,6 +32,8 @@ def fastapi_path(flask_rule: str) -> str:
 
 def flask_routes(settings: Settings) -> dict[str, tuple[str, str, str]]:
     """Route id -> (method, rule, source file) for every view of the legacy app."""
+    from legacy_flask.app import create_app as create_legacy_app
+
     return flask_routes_of(create_legacy_app(settings=settings, bridge=attached_bridge(settings)))
 
 

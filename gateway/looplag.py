@@ -50,7 +50,7 @@ class LoopBlock:
     # The longest the loop thread sat at one bytecode during the episode: a blocking call
     # sits still; a thread starved of CPU or of the GIL moves on now and then.
     stuck_seconds: float = 0.0
-    # What the loop thread was waiting in when last seen (Linux): a system call such as
+    # What the loop thread was waiting in during that stretch (Linux): a system call such as
     # clock_nanosleep or recvfrom is a blocking call; a futex is a wait for the GIL, which
     # other threads of the process (Flask's, the database driver's) hold by turns.
     waiting_in: str | None = None
@@ -87,6 +87,7 @@ _SYSCALLS = {
         202: "futex",
         230: "clock_nanosleep",
         232: "epoll_wait",
+        281: "epoll_pwait",
         270: "pselect6",
         271: "ppoll",
     },
@@ -96,6 +97,7 @@ _SYSCALLS = {
         101: "nanosleep",
         115: "clock_nanosleep",
         207: "recvfrom",
+        22: "epoll_pwait",
         72: "pselect6",
         73: "ppoll",
     },
@@ -209,6 +211,9 @@ class LoopLagMonitor:
                     self._report(episode)
                     episode = None
                 continue
+            # The system call first, then the bytecode: a call that ended in between shows
+            # as a moved bytecode, so a call is only named for the stretch it was seen in.
+            waiting = _waiting_in(self._loop_native_id)
             frame = sys._current_frames().get(self._loop_thread or 0)
             position = (id(frame.f_code), frame.f_lasti) if frame is not None else None
             if episode is None:
@@ -221,8 +226,9 @@ class LoopLagMonitor:
                 last_position, still_since = position, started
             elif position != last_position:
                 last_position, still_since = position, now
-            episode.stuck_seconds = max(episode.stuck_seconds, now - still_since)
-            episode.waiting_in = _waiting_in(self._loop_native_id)
+            if now - still_since >= episode.stuck_seconds:  # the longest stretch so far
+                episode.stuck_seconds = now - still_since
+                episode.waiting_in = waiting or episode.waiting_in
             del frame
             episode.seconds = held
             episode.cpu_seconds = self._loop_cpu() - cpu_at_start

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, MapAdapter, Rule
 
 STATUSES = ("legacy", "shadow", "canary", "async")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -25,11 +25,13 @@ ENTRY_KEYS = {
     "fallback",
     "rollback",
     "canary",
+    "record",
     "note",
 }
 COMPARE_KEYS = {"ignore", "shape_only", "note"}
 SHADOW_KEYS = {"sample_rate", "allow_writes", "timeout_ms", "noise_sample_rate"}
 FALLBACK_KEYS = {"on_5xx", "timeout_ms"}
+RECORD_KEYS = {"sample_rate"}
 ROLLBACK_KEYS = {"enabled", "error_rate", "min_requests", "min_clients", "window_seconds"}
 CANARY_KEYS = {
     "steps",
@@ -39,8 +41,10 @@ CANARY_KEYS = {
     "max_p95_ratio",
     "min_parity_rate",
 }
-DEFAULT_KEYS = {"shadow", "fallback", "rollback"}
-TOP_KEYS = {"version", "defaults", "routes"}
+DEFAULT_KEYS = {"shadow", "fallback", "rollback", "record"}
+TOP_KEYS = {"version", "defaults", "routes", "legacy_half"}
+# `legacy_half: retired`: Flask is not loaded at all (gateway/app.py); every route async.
+LEGACY_HALF = ("loaded", "retired")
 
 
 class ManifestError(ValueError):
@@ -70,6 +74,13 @@ class ShadowRules:
 class FallbackRules:
     on_5xx: bool = False  # an async 5xx on an idempotent request is answered by Flask
     timeout_ms: int | None = None  # so is an async answer that has not started by then
+
+
+@dataclass(frozen=True)
+class RecordRules:
+    """Requests stored as parity cases (gateway/recording.py); 0 records nothing."""
+
+    sample_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,7 @@ class RouteEntry:
     fallback: FallbackRules = field(default_factory=FallbackRules)
     rollback: RollbackRules = field(default_factory=RollbackRules)
     canary: CanaryRules | None = None
+    record: RecordRules = field(default_factory=RecordRules)
     note: str | None = None
     fingerprint: str = ""  # changes whenever the entry's text does
 
@@ -117,6 +129,7 @@ class Manifest:
     path: str
     version: str  # a digest of the file's bytes: which manifest is live
     entries: dict[str, RouteEntry]
+    legacy_retired: bool = False  # `legacy_half: retired`: serve without Flask
 
     def with_status(self, status: str) -> Manifest:
         """Every route that has a legacy implementation forced to `status` (tests, parity)."""
@@ -124,7 +137,12 @@ class Manifest:
             route_id: replace(entry, status=status) if entry.legacy_file else entry
             for route_id, entry in self.entries.items()
         }
-        return replace(self, entries=forced, version=f"{self.version}+{status}")
+        return replace(
+            self,
+            entries=forced,
+            version=f"{self.version}+{status}",
+            legacy_retired=self.legacy_retired and status == "async",
+        )
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)
@@ -277,9 +295,15 @@ def _entry(
     _check_values(shadow, f"{where}.shadow", problems)
     _check_values(fallback, f"{where}.fallback", problems)
     _check_values(rollback, f"{where}.rollback", problems)
+    record = _sub_rules(
+        _merged(defaults, "record", raw.get("record")), RECORD_KEYS, f"{where}.record", problems
+    )
     _check_values(canary, f"{where}.canary", problems)
+    _check_values(record, f"{where}.record", problems)
     if len(problems) > before:
         return None
+    # Without a problem above, both are strings (a checker cannot follow `problems`).
+    assert isinstance(path, str) and isinstance(status, str)
     shadow_rules = ShadowRules(**shadow)
     fallback_rules = FallbackRules(**fallback)
     rollback_rules = RollbackRules(**rollback)
@@ -299,6 +323,7 @@ def _entry(
         fallback=fallback_rules,
         rollback=rollback_rules,
         canary=canary_rules(canary) if "canary" in raw else None,
+        record=RecordRules(**record),
         note=raw.get("note"),
         fingerprint=hashlib.sha256(
             json.dumps(raw, sort_keys=True, default=str).encode()
@@ -345,10 +370,22 @@ def parse_manifest(text: str, *, path: str = "migration_status.yaml") -> Manifes
         other = seen.setdefault((entry.method, entry.path), entry.id)
         if other != entry.id:
             problems.append(f"routes.{entry.id}: same method and path as {other}")
+    legacy_half = data.get("legacy_half", "loaded")
+    if legacy_half not in LEGACY_HALF:
+        problems.append(f"legacy_half is {legacy_half!r}: use loaded or retired")
+    elif legacy_half == "retired":
+        problems.extend(
+            f"routes.{entry.id}: status {entry.status} needs Flask, but legacy_half is retired"
+            " (flip it to async first, or set legacy_half: loaded)"
+            for entry in entries.values()
+            if entry.status != "async"
+        )
     if problems:
         raise ManifestError(path, problems)
     version = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return Manifest(path=path, version=version, entries=entries)
+    return Manifest(
+        path=path, version=version, entries=entries, legacy_retired=legacy_half == "retired"
+    )
 
 
 def load_manifest(path: str | Path) -> Manifest:
@@ -371,7 +408,7 @@ class RouteTable:
         if previous is not None and previous.shape == self.shape:
             # Only statuses or rules changed (a rollback, an override, a canary step): the
             # compiled URL map still holds, and compiling 92 rules costs the loop ~100 ms.
-            self._adapter = previous._adapter
+            self._adapter: MapAdapter = previous._adapter
             return
         rules = [
             Rule(entry.path, methods=[entry.method], endpoint=entry.id)

@@ -11,6 +11,7 @@ twice) tells fields that differ between runs of the same code from real differen
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import yaml
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from starlette.types import ASGIApp
 
 from gateway.compare import Answer, Difference, compare_answers, ignored, json_differences
 from gateway.manifest import Manifest, load_manifest
@@ -51,6 +53,7 @@ class Case:
     raw_body: str | None = None
     body_size: int | None = None  # a JSON object padded to this many bytes
     chunked: bool = False  # sent with Transfer-Encoding: chunked, no Content-Length
+    source: str = "corpus"  # or "recorded": kept from live traffic (gateway/recording.py)
 
     def content(self) -> bytes | None:
         if self.body_size is not None:
@@ -108,6 +111,50 @@ def load_corpus(manifest: Manifest, directory: Path = CORPUS_DIR) -> list[Case]:
     return cases
 
 
+def load_recorded(manifest: Manifest, paths: list[str | Path]) -> list[Case]:
+    """Recorded cases (`python -m gateway record export`), in the order they were recorded
+    across every route, so a session's writes come before the reads that see them."""
+    from gateway.recording import recorded_at, recorded_files
+
+    found: list[tuple[datetime, int, Case]] = []
+    for file in recorded_files(paths):
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        for route_id, route_cases in data.items():
+            entry = manifest.entries.get(route_id)
+            if entry is None:
+                raise ValueError(f"{file}: {route_id} is not in the manifest")
+            for raw in route_cases:
+                headers = {k: str(v) for k, v in raw.get("headers", {}).items()}
+                headers.update(_replayed_identity(raw.get("identity") or {}))
+                case = Case(
+                    route_id=route_id,
+                    name=raw["name"],
+                    method=raw.get("method", entry.method),
+                    path=raw.get("path", entry.path),
+                    query=raw.get("query", {}),
+                    headers=headers,
+                    json_body=raw.get("json"),
+                    raw_body=raw.get("body"),
+                    source="recorded",
+                )
+                found.append((recorded_at(raw) or datetime.min, len(found), case))
+    return [case for _, _, case in sorted(found, key=lambda item: item[:2])]
+
+
+def _replayed_identity(identity: dict[str, Any]) -> dict[str, str]:
+    """The recorded identity with this run's credentials: a right token stays right, a wrong
+    one wrong. A Telegram user needs nothing: parity runs without a bot token, so the
+    `user_id` the WebApp sends with initData identifies the user, as in development."""
+    headers = {}
+    if "admin" in identity:
+        token = PARITY_ADMIN_TOKEN if identity["admin"] == "right" else "recorded-wrong-token"
+        headers["Authorization"] = f"Bearer {token}"
+    if "webhook" in identity:
+        secret = PARITY_WEBHOOK_SECRET if identity["webhook"] == "right" else "recorded-wrong"
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    return headers
+
+
 def generalised(path: str) -> str:
     """`news.3.title` -> `news.*.title`: a field that is noisy in one row is noisy in all."""
     return ".".join("*" if part.isdigit() else part for part in path.split("."))
@@ -154,12 +201,10 @@ async def dump_rows(db: Database) -> dict[str, list[dict[str, Any]]]:
 async def settle_background_work(db: Database, *, seconds: float = 15) -> None:
     """Wait until background digest jobs (either half's) are finished, so the rows a write
     leaves behind are compared at rest."""
-    from legacy_flask.jobs import jobs_in_flight
-
     pending = sa.select(sa.func.count()).where(digest_jobs.c.status.in_(("queued", "running")))
     deadline = asyncio.get_running_loop().time() + seconds
     while asyncio.get_running_loop().time() < deadline:
-        if not jobs_in_flight() and not await db.scalar(pending):
+        if not await db.scalar(pending):
             return
         await asyncio.sleep(0.05)
 
@@ -176,11 +221,12 @@ async def replay(
     side: str,
     cases: list[Case],
     on_case: Callable[[], None] | None = None,
+    wrap_async: Callable[[ASGIApp], ASGIApp] | None = None,
 ) -> list[Answer]:
     """Replay `cases` in order through a gateway with every route on `side`."""
     from gateway.app import create_gateway
 
-    app = create_gateway(settings, manifest=manifest, force_status=side)
+    app = create_gateway(settings, manifest=manifest, force_status=side, wrap_async=wrap_async)
     answers = []
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
@@ -241,16 +287,23 @@ async def run_parity(
     manifest_path: str | None = None,
     only: list[str] | None = None,
     console: Console | None = None,
+    recorded: list[str | Path] | None = None,
+    corpus: bool = True,
+    wrap_async: Callable[[ASGIApp], ASGIApp] | None = None,
 ) -> ParityReport:
+    """`recorded`: files or directories of recorded cases, replayed after the corpus (or
+    alone, without `corpus`); `wrap_async` wraps the async half (tests of a broken one)."""
     console = console or Console()
     manifest = load_manifest(manifest_path or settings.migration_manifest)
-    cases = load_corpus(manifest)
+    cases = load_corpus(manifest) if corpus else []
+    cases += load_recorded(manifest, recorded or [])
     if only:
         cases = [case for case in cases if case.route_id in only]
     problems = [
         f"{entry.id}: status {entry.status} but no parity cases in the corpus"
         for entry in manifest.entries.values()
-        if entry.status != "legacy"
+        if corpus
+        and entry.status != "legacy"
         and not any(case.route_id == entry.id for case in cases)
         and (not only or entry.id in only)
     ]
@@ -269,7 +322,8 @@ async def run_parity(
                     manifest,
                     side,
                     cases,
-                    on_case=lambda task=task: progress.advance(task),
+                    on_case=functools.partial(progress.advance, task),
+                    wrap_async=wrap_async if side == "async" else None,
                 )
             finally:
                 await drop_scratch_database(url, base_url=database_url)
@@ -315,7 +369,7 @@ async def run_parity(
 
 def _print_report(report: ParityReport, manifest: Manifest, console: Console) -> None:
     table = Table(title="parity: legacy vs async")
-    for column in ("route id", "status", "cases", "identical", "different", "noise"):
+    for column in ("route id", "status", "cases", "recorded", "identical", "different", "noise"):
         table.add_column(column)
     by_route: dict[str, list[CaseResult]] = {}
     for result in report.results:
@@ -326,6 +380,7 @@ def _print_report(report: ParityReport, manifest: Manifest, console: Console) ->
             route_id,
             manifest.entries[route_id].status,
             str(len(results)),
+            str(sum(1 for result in results if result.case.source == "recorded")),
             str(len(results) - different),
             f"[red]{different}[/]" if different else "0",
             str(sum(1 for result in results if result.noise)),

@@ -131,10 +131,13 @@ class ShadowRunner:
                 candidate = await self._candidate(request)
                 secondary = None
                 method = request.scope["method"]
-                if method in SAFE_METHODS and random.random() < entry.shadow.noise_sample_rate:
-                    secondary = await call_captured(
-                        self.gateway.legacy_app, request.scope, request.body
-                    )
+                legacy = self.gateway.legacy_app  # present: only a loaded legacy half shadows
+                if (
+                    legacy is not None
+                    and method in SAFE_METHODS
+                    and random.random() < entry.shadow.noise_sample_rate
+                ):
+                    secondary = await call_captured(legacy, request.scope, request.body)
             self._compare(request, primary, candidate, secondary)
         except TimeoutError:
             self._record(request, "error", primary, None, [Difference("shadow", None, "timeout")])
@@ -199,6 +202,14 @@ class ShadowRunner:
             self.gateway.canary.compared(entry.id, differs=True)
             metrics.shadow_comparisons.labels(entry.id).inc()
             metrics.count(entry.id, "shadow_comparisons")
+        differing = [
+            {"path": d.path, "legacy": _jsonable(d.legacy), "async": _jsonable(d.modern)}
+            for d in differences[:50]
+        ]
+        if kind != "noise":  # kept as a replayable parity case (gateway/recording.py)
+            self.gateway.recorder.mismatch(
+                entry, request.scope, request.body, primary, other, differing
+            )
         self.results.append(
             {
                 "route_id": entry.id,
@@ -211,10 +222,7 @@ class ShadowRunner:
                 "request_body": self.redactor.body(request.body, limit=MAX_STORED_BODY),
                 "legacy_status": primary.status,
                 "async_status": other.status if other is not None and kind != "noise" else None,
-                "differences": [
-                    {"path": d.path, "legacy": _jsonable(d.legacy), "async": _jsonable(d.modern)}
-                    for d in differences[:50]
-                ],
+                "differences": differing,
                 "created_at": utcnow(),
             }
         )

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.sansio.response import Response as BaseResponse
 
 from legacy_flask.errors import register_error_handlers
 from shared.database.bridge import LoopBridge
@@ -25,7 +26,7 @@ class CatalogueJSON(DefaultJSONProvider):
         kwargs.setdefault("separators", (",", ":"))
         return super().dumps(obj, **kwargs)
 
-    def response(self, *args: Any, **kwargs: Any) -> Response:
+    def response(self, *args: Any, **kwargs: Any) -> BaseResponse:  # as Flask's own provider
         obj = self._prepare_response_obj(args, kwargs)
         return self._app.response_class(self.dumps(obj), mimetype=self.mimetype)
 

@@ -49,7 +49,8 @@ class DigestWriter:
                 base_url=settings.openai_base_url,
                 timeout=settings.ai_timeout_seconds,
                 max_retries=0,  # a retry would double the user's wait; the caller decides
-                http_client=http_client,
+                # openai accepts an httpx client at run time but types only its httpx2 one.
+                http_client=http_client,  # type: ignore[arg-type]
             )
 
     @property

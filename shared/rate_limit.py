@@ -85,7 +85,8 @@ class FailedAuthGuard:
             storage = RedisStorage(
                 "async+" + storage_url.removeprefix("async+"),
                 implementation="redispy",
-                connection_pool=self._pool,
+                # limits documents `connection_pool` but types its **options as scalars.
+                connection_pool=self._pool,  # type: ignore[arg-type]
                 key_prefix=key_prefix,
                 wrap_exceptions=True,
             )

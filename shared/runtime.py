@@ -1,5 +1,6 @@
 """What lives on the process's one event loop, for both halves: the database, the AI
-client and the outbound HTTP client. Opened and closed once per process."""
+client, the outbound HTTP client and the job queue (with the embedded job worker when
+there is one). Opened and closed once per process."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import httpx
 from shared.ai import DigestWriter
 from shared.database.bridge import LoopBridge
 from shared.database.engine import Database
+from shared.jobs.queue import JobQueue
 from shared.rate_limit import FailedAuthGuard
 from shared.request_stats import RequestStats
 from shared.settings import Settings
@@ -27,6 +29,7 @@ class Runtime:
     db: Database
     writer: DigestWriter
     http: httpx.AsyncClient
+    jobs: JobQueue
     started_at: float = field(default_factory=time.time)
     stats: RequestStats = field(default_factory=RequestStats)
     # Per-process caches by name (e.g. app config); dropped by their own endpoints.
@@ -43,12 +46,15 @@ class Runtime:
         return task
 
     @classmethod
-    async def open(cls, settings: Settings) -> Runtime:
+    async def open(cls, settings: Settings, *, embedded_worker: bool | None = None) -> Runtime:
+        """`embedded_worker`: run jobs in this process (default: JOBS_EMBEDDED_WORKER; always
+        on SQLite, whose queue lives in this process's memory)."""
         db = Database(
             settings.database_url,
             pool_size=settings.db_pool_size,
             pool_timeout=settings.db_pool_timeout_seconds,
             simulated_latency_ms=settings.db_simulated_latency_ms,
+            pooler=settings.db_pooler,
         )
         await db.connect()
         auth_guard = FailedAuthGuard(
@@ -57,15 +63,24 @@ class Runtime:
             key_prefix=settings.rate_limit_key_prefix,
         )
         await auth_guard.open()
-        return cls(
+        jobs = JobQueue(settings)
+        await jobs.open()
+        runtime = cls(
             settings=settings,
             db=db,
             writer=DigestWriter(settings),
             http=httpx.AsyncClient(timeout=OUTBOUND_TIMEOUT, follow_redirects=True),
+            jobs=jobs,
             auth_guard=auth_guard,
         )
+        if embedded_worker is None:
+            embedded_worker = settings.jobs_embedded_worker
+        if embedded_worker or settings.is_sqlite:
+            jobs.start_embedded_worker(runtime)
+        return runtime
 
     async def close(self) -> None:
+        await self.jobs.close()  # running jobs finish (up to the grace), or go back
         for task in list(self.tasks):
             task.cancel()
         if self.tasks:

@@ -18,7 +18,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     environment: Literal["development", "production"] = "development"
+    # Any form Supabase's dashboard gives (direct, session or transaction pooler) works as
+    # pasted: shared/database/url.py translates it for the driver (docs/supabase.md).
     database_url: str = DEFAULT_DATABASE_URL
+    # A pooler between the gateway and PostgreSQL: `auto` reads it from DATABASE_URL (port
+    # 6543 or 6432: transaction pooling; *.pooler.supabase.com:5432: session pooling).
+    db_pooler: Literal["auto", "transaction", "session", "none"] = "auto"
     db_pool_size: int = 10
     # How long a query waits for a pooled connection before the request answers 503.
     db_pool_timeout_seconds: float = 5.0
@@ -57,6 +62,26 @@ class Settings(BaseSettings):
     # Digest broadcast through the Telegram Bot API; a message slower than the timeout fails.
     broadcast_concurrency: int = 10
     telegram_timeout_seconds: float = 10.0
+    # Background jobs on procrastinate (shared/jobs): durable on PostgreSQL, in-process and
+    # in memory on SQLite. The gateway runs a worker of its own unless this is off (then
+    # run `python -m gateway worker`, on any number of machines); SQLite always runs one.
+    jobs_embedded_worker: bool = True
+    # Workers take jobs from this queue only: one name per deployment sharing a database.
+    jobs_queue: str = "newsdigest"
+    jobs_concurrency: int = 4  # jobs one worker runs at a time
+    jobs_poll_seconds: float = 5.0  # on PostgreSQL, LISTEN/NOTIFY wakes workers sooner
+    # A worker beats every jobs_heartbeat_seconds; one silent for jobs_stalled_seconds is
+    # gone, and its running jobs are retried by the sweep every jobs_stalled_check_seconds
+    # (1-59): a job of a killed worker runs again within stalled + check seconds.
+    jobs_heartbeat_seconds: float = 5.0
+    jobs_stalled_seconds: float = 30.0
+    jobs_stalled_check_seconds: int = 10
+    # Runs of a job in all (upstream 429/5xx/timeouts and stalls); backoff with full jitter.
+    jobs_max_attempts: int = 5
+    jobs_retry_base_seconds: float = 1.0
+    jobs_retry_max_seconds: float = 60.0
+    # SIGTERM: running jobs get this long to finish, then go back to the queue.
+    jobs_shutdown_grace_seconds: float = 10.0
     # /api/events/stream: how often it looks for changed rows, when it sends a heartbeat,
     # and when it ends a stream (EventSource reconnects by itself).
     sse_poll_seconds: float = 2.0
@@ -76,6 +101,15 @@ class Settings(BaseSettings):
     # Comma-separated field names whose values stored shadow records never keep, beside
     # the built-in secret-looking names (token, secret, init_data, password, …).
     redact_fields: str = ""
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_form(cls, value: str) -> str:
+        # Imported here: shared.database imports these settings.
+        from shared.database.url import resolve
+
+        resolve(value)  # a URL no driver can use is refused at startup, with what to change
+        return value
 
     @field_validator("auth_failure_limit")
     @classmethod

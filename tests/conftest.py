@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # a low limit and Redis).
         "rate_limit_storage_url": "memory://",
         "auth_failure_limit": "1000000/minute",
+        # Gateways of one session share a scratch database, so each gets a job queue of its
+        # own: a worker never runs another gateway's job with its own stubs.
+        "jobs_queue": f"tests-{uuid.uuid4().hex[:8]}",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -1,4 +1,4 @@
-"""`/admin`: the admin page and the admin APIs (see ../shared/spec/api.md)."""
+"""`/admin`: the admin page and the admin APIs (see docs/api.md)."""
 
 from __future__ import annotations
 

@@ -49,7 +49,5 @@ async def activity(*, db: Database, limit: int, offset: int) -> dict[str, Any]:
 
 
 async def summary(*, db: Database) -> dict[str, Any]:
-    """Every figure at once: each query on its own pooled connection, concurrently."""
-    parts = figures.summary_parts(db, now=utcnow())
-    results = await asyncio.gather(*(start() for start in parts.values()))
-    return dict(zip(parts, results, strict=True))
+    """Every figure, from three statements run concurrently (see `figures.summary`)."""
+    return await figures.summary(db, now=utcnow())

@@ -7,18 +7,15 @@ from shared.database.engine import Database
 from shared.database.queries import digest_jobs as job_queries
 from shared.database.queries import digests as queries
 from shared.digest import DigestParams
-from shared.digest_jobs import canonical_job_id, run_digest_job
+from shared.digest_jobs import canonical_job_id
+from shared.digest_jobs import start_digest_job as start_job
 from shared.errors import not_found
 from shared.runtime import Runtime
 
 
 async def start_digest_job(*, rt: Runtime, params: DigestParams, user_id: int | None) -> str:
-    """Queue the job and build it in a task on this loop; answers before the AI does."""
-    job_id = await job_queries.create_job(rt.db, params=params.as_dict(), user_id=user_id)
-    rt.spawn(
-        run_digest_job(db=rt.db, writer=rt.writer, job_id=job_id, params=params, user_id=user_id)
-    )
-    return job_id
+    """Queue the job (row and procrastinate job together); answers before the AI does."""
+    return await start_job(db=rt.db, jobs=rt.jobs, params=params, user_id=user_id)
 
 
 async def digest_job(*, db: Database, job_id: str, owner_id: int | None) -> dict[str, Any]:

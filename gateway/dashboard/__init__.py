@@ -89,6 +89,7 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
                     "skipped": figures.get("shadow_skipped", 0),
                     "rate": _rate(comparisons - differing, comparisons),
                 },
+                "record": {"sample_rate": entry.record.sample_rate},
                 "fallbacks": served.get("fallbacks", 0),
                 "sides": sides,
                 "rollback": gateway.rollbacks.get(entry.id),

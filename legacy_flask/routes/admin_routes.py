@@ -1,4 +1,4 @@
-"""`/admin`: see ../shared/spec/api.md."""
+"""`/admin`: see docs/api.md."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def list_sources() -> Response:
 
 
 @admin.post("/api/sources")
-def create_source() -> Response:
+def create_source() -> tuple[Response, int]:
     actor = require_admin()
     source = body(SourceCreate)
     created = run(queries.create_source(runtime().db, actor=actor, values=source.model_dump()))
@@ -176,7 +176,7 @@ def ingest() -> Response:
 
 
 @admin.post("/api/news")
-def create_news() -> Response:
+def create_news() -> tuple[Response, int]:
     actor = require_admin()
     item = body(NewsCreate)
     created = run(queries.create_news(runtime().db, actor=actor, values=item.model_dump()))

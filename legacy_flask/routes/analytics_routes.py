@@ -1,4 +1,4 @@
-"""`/api/analytics`: see ../shared/spec/api.md."""
+"""`/api/analytics`: see docs/api.md."""
 
 from __future__ import annotations
 

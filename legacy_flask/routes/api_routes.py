@@ -11,8 +11,7 @@ from legacy_flask.auth import (
     reader_id,
     require_webhook_secret,
 )
-from legacy_flask.extensions import bridge, run, runtime
-from legacy_flask.jobs import submit_digest_job
+from legacy_flask.extensions import run, runtime
 from legacy_flask.validation import body, init_data, query
 from shared.categories import CATEGORIES, category_structure
 from shared.contracts.bookmarks import BookmarkPath, BookmarksQuery, NewBookmark
@@ -33,7 +32,7 @@ from shared.contracts.validation import validate
 from shared.database.queries.bookmarks import ALREADY_BOOKMARKED, bookmarked_news
 from shared.database.queries.bookmarks import add_bookmark as save_bookmark
 from shared.database.queries.bookmarks import remove_bookmark as delete_bookmark
-from shared.database.queries.digest_jobs import create_job, job_by_id
+from shared.database.queries.digest_jobs import job_by_id
 from shared.database.queries.digests import digest_by_id, digests_of_user
 from shared.database.queries.news import list_news as select_news
 from shared.database.queries.news import news_by_id, record_feedback
@@ -47,7 +46,7 @@ from shared.database.queries.subscriptions import list_subscriptions, subscribe,
 from shared.database.queries.users import activity_counts, user_item
 from shared.digest import DIGEST_OPTIONS
 from shared.digest import generate_digest as build_digest
-from shared.digest_jobs import canonical_job_id
+from shared.digest_jobs import canonical_job_id, start_digest_job
 from shared.errors import ApiError, not_found
 from shared.system import health as database_health
 from shared.system import version as version_info
@@ -243,9 +242,8 @@ def create_digest_job() -> tuple[Response, int]:
     # With a bot token a job is only ever readable by its owner: no owner, no job.
     if request.user_id is not None or init_data() or runtime().settings.telegram_bot_token:
         user_id = current_user(request.user_id)["id"]
-    params = request.params()
-    job_id = run(create_job(runtime().db, params=params.as_dict(), user_id=user_id))
-    submit_digest_job(bridge(), job_id=job_id, params=params, user_id=user_id)
+    rt = runtime()
+    job_id = run(start_digest_job(db=rt.db, jobs=rt.jobs, params=request.params(), user_id=user_id))
     return jsonify(job_id=job_id, status="queued"), 202
 
 

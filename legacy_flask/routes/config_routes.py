@@ -1,4 +1,4 @@
-"""`/api/config`: see ../shared/spec/api.md."""
+"""`/api/config`: see docs/api.md."""
 
 from __future__ import annotations
 

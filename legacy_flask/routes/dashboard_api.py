@@ -1,4 +1,4 @@
-"""`/api/dashboard`: see ../shared/spec/api.md.
+"""`/api/dashboard`: see docs/api.md.
 
 Public, as the catalogue lists them (no admin token). The summary runs its figures one
 after the other here; the async half gathers them. The answers are the same.

@@ -1,4 +1,4 @@
-"""`/api/events`: see ../shared/spec/api.md."""
+"""`/api/events`: see docs/api.md."""
 
 from __future__ import annotations
 

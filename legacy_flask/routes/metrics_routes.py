@@ -1,4 +1,4 @@
-"""`/api/metrics`: see ../shared/spec/api.md.
+"""`/api/metrics`: see docs/api.md.
 
 Per-process figures (this worker's uptime, requests, pool): public, as the catalogue
 lists them. The AI check is a sync HTTP call here; the async half makes the same call.

@@ -1,4 +1,4 @@
-"""`/webapp`: the Telegram WebApp's pages and its two JSON endpoints; see ../shared/spec/api.md."""
+"""`/webapp`: the Telegram WebApp's pages and its two JSON endpoints; see docs/api.md."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from shared.contracts.common import (
 )
 from shared.contracts.documented import KNOWN_CATEGORY
 from shared.database.schema import MAX_DIGEST_ID
-from shared.digest import DIGEST_DEFAULTS, MAX_DIGEST_CATEGORIES, DigestParams
+from shared.digest import MAX_DIGEST_CATEGORIES, DigestParams
 
 # The option lists of shared.digest.DIGEST_OPTIONS, as types.
 Style = Literal["brief", "analytical", "casual", "newsletter"]
@@ -35,10 +35,11 @@ class DigestRequest(BaseModel):
         ]
         | None
     ) = None
-    style: Style = DIGEST_DEFAULTS["style"]
-    tone: Tone = DIGEST_DEFAULTS["tone"]
-    length: Length = DIGEST_DEFAULTS["length"]
-    audience: Audience = DIGEST_DEFAULTS["audience"]
+    # shared.digest.DIGEST_DEFAULTS, as values of the types above.
+    style: Style = "brief"
+    tone: Tone = "neutral"
+    length: Length = "medium"
+    audience: Audience = "general"
     user_id: StrictUserId | None = None
 
     def params(self) -> DigestParams:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -48,7 +48,7 @@ def _field(loc: Sequence[Any]) -> str | None:
     return names[0] if names else None
 
 
-def api_error_from(errors: Sequence[dict[str, Any]]) -> ApiError:
+def api_error_from(errors: Sequence[Mapping[str, Any]]) -> ApiError:
     """The first validation error, as the catalogue's 400."""
     error = errors[0]
     kind = error["type"]

@@ -173,7 +173,8 @@ class LoopBridge(Generic[R]):
         if loop is None or thread is None:
             return
         if resource is not None and self._close_resource is not None:
-            asyncio.run_coroutine_threadsafe(self._close_resource(resource), loop).result(10)
+            closing = _await(self._close_resource(resource))
+            asyncio.run_coroutine_threadsafe(closing, loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()

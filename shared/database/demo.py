@@ -263,13 +263,11 @@ def _events(now: datetime) -> list[Row]:
     last = base + timedelta(days=1, microseconds=-1)  # today's events never cross midnight
     elapsed, left = now - base, last - now
 
-    def today(frac: float | None) -> datetime | None:
-        if frac is None:
-            return None
+    def today(frac: float) -> datetime:
         return min(now + (elapsed if frac < 0 else left) * frac, last)
 
     for cat, title, loc, start_frac, end_frac, imp in TODAY_EVENTS:
-        start, end = today(start_frac), today(end_frac)
+        start, end = today(start_frac), None if end_frac is None else today(end_frac)
         specs.append((cat, title, loc, start, end if end and end > start else None, imp))
     specs.sort(key=lambda spec: spec[3])
     stamp = now - timedelta(days=10)
@@ -332,7 +330,7 @@ def demo_rows(now: datetime) -> dict[str, list[Row]]:
         picked = sorted(pool, key=lambda n: (-n["importance"], n["id"]))[:limit]
         lines = [f"{' & '.join(c.title() for c in cats)} digest for {at:%Y-%m-%d}"]
         lines += [f"• {n['title']}" for n in picked]
-        params = {"style": style, "tone": tone, "length": length, "audience": audience}
+        params: Row = {"style": style, "tone": tone, "length": length, "audience": audience}
         params |= {"limit": limit, "categories": list(cats)}
         ids = [n["id"] for n in picked]
         digests.append((user, "\n".join(lines), "extractive", ids, params, ms, at))
@@ -365,16 +363,16 @@ def demo_rows(now: datetime) -> dict[str, list[Row]]:
         ((*note[:-1], ago(hours=note[-1])) for note in NOTIFICATIONS),
     )
     analytics = []
-    for user, hours, codes in SESSIONS:
-        cats = SUBSCRIPTIONS.get(user or 0, ("world", "tech"))
+    for user, hours_ago, codes in SESSIONS:
+        topics = SUBSCRIPTIONS.get(user or 0, ("world", "tech"))
         for step, code in enumerate(codes):
-            at = ago(hours=hours) + timedelta(minutes=2 * step)
+            at = ago(hours=hours_ago) + timedelta(minutes=2 * step)
             item = rng.choice([n for n in news if n["published_at"] <= at] or news[:1])
             props = {
                 "o": {"platform": "telegram" if user else "web"},
                 "v": {"news_id": item["id"], "category": item["category"]},
-                "d": {"categories": list(cats), "style": "brief"},
-                "s": {"category": cats[0]},
+                "d": {"categories": list(topics), "style": "brief"},
+                "s": {"category": topics[0]},
                 "b": {"news_id": item["id"]},
                 "h": {"news_id": item["id"], "channel": "telegram"},
             }[code]

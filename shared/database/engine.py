@@ -15,7 +15,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     DBAPIError,
     InterfaceError,
@@ -27,7 +26,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from shared.database.url import DatabaseTarget, resolve
+from shared.database.url import normalize_url as normalize_url  # where callers import it from
 from shared.errors import ApiError
+from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -95,18 +97,6 @@ class _Pinned:
 _pinned: ContextVar[_Pinned | None] = ContextVar("pinned_connection", default=None)
 
 
-def normalize_url(url: str) -> str:
-    """Accept the plain `sqlite://` and `postgresql://` forms (and Supabase's strings)."""
-    if url.startswith("sqlite://"):
-        url = "sqlite+aiosqlite://" + url[len("sqlite://") :]
-    elif url.startswith("postgres://"):
-        url = "postgresql+asyncpg://" + url[len("postgres://") :]
-    elif url.startswith("postgresql://"):
-        url = "postgresql+asyncpg://" + url[len("postgresql://") :]
-    # libpq spells it sslmode, asyncpg spells it ssl.
-    return url.replace("sslmode=", "ssl=")
-
-
 def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -133,8 +123,11 @@ class Database:
         pool_size: int = 10,
         pool_timeout: float = 5.0,
         simulated_latency_ms: int = 0,
+        pooler: str | None = None,
     ) -> None:
-        self.url = normalize_url(url)
+        # `pooler`: what DB_POOLER says (auto, transaction, session, none) when not given.
+        self.target: DatabaseTarget = resolve(url, pooler=pooler or get_settings().db_pooler)
+        self.url = self.target.url_string
         self.pool_size = pool_size
         self.pool_timeout = pool_timeout
         self.simulated_latency = simulated_latency_ms / 1000
@@ -153,7 +146,12 @@ class Database:
 
     @property
     def backend(self) -> str:
-        return "sqlite" if self.url.startswith("sqlite") else "postgresql"
+        return self.target.backend
+
+    @property
+    def pooler(self) -> str:
+        """`transaction`, `session` or `none`: the pooler between us and the server."""
+        return self.target.pooler
 
     @property
     def engine(self) -> AsyncEngine:
@@ -171,7 +169,7 @@ class Database:
         # A request waits at most `pool_timeout` for a connection, then answers 503.
         options: dict[str, Any] = {"pool_pre_ping": False, "pool_timeout": self.pool_timeout}
         if self.backend == "sqlite":
-            database = make_url(self.url).database
+            database = self.target.url.database
             if database and database != ":memory:":
                 try:
                     Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -180,9 +178,18 @@ class Database:
             options["connect_args"] = {"timeout": 30}  # wait for a busy writer, not fail
             options["pool_size"] = self.pool_size
         else:
+            if self.target.dropped:
+                log.warning(
+                    "DATABASE_URL: %s takes no %s; ignored",
+                    self.target.driver,
+                    ", ".join(self.target.dropped),
+                )
+            options["connect_args"] = dict(self.target.connect_args)
             options["pool_size"] = self.pool_size
-            options["max_overflow"] = self.pool_size
-        self._engine = create_async_engine(self.url, **options)
+            # A session pooler gives each client connection a server connection and refuses
+            # clients beyond its pool size: stay within DB_POOL_SIZE there.
+            options["max_overflow"] = 0 if self.pooler == "session" else self.pool_size
+        self._engine = create_async_engine(self.target.url, **options)
         if self.backend == "sqlite":
             event.listen(self._engine.sync_engine, "connect", _enable_sqlite_pragmas)
         self._loop = asyncio.get_running_loop()
@@ -334,7 +341,9 @@ class Database:
             options: dict[str, Any] = {"poolclass": NullPool}
             if self.backend == "sqlite":
                 options["connect_args"] = {"timeout": 1}
-            self._probe_engine = create_async_engine(self.url, **options)
+            else:
+                options["connect_args"] = dict(self.target.connect_args)
+            self._probe_engine = create_async_engine(self.target.url, **options)
         return self._probe_engine
 
 

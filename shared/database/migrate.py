@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.database.engine import Database
 from shared.database.schema import TABLES, news
@@ -62,7 +63,7 @@ async def wipe(db: Database) -> None:
             await tx.conn.execute(sa.text("DELETE FROM sqlite_sequence"))
 
 
-async def _reset_sequences(conn: sa.ext.asyncio.AsyncConnection) -> None:
+async def _reset_sequences(conn: AsyncConnection) -> None:
     for table in TABLES:
         column = table.c.get("id")
         if column is None or not isinstance(column.type, sa.Integer):

@@ -6,6 +6,8 @@ server default), so both backends store and return the same values.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData(
@@ -26,7 +28,7 @@ _DigestId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # SQLite would reuse the highest id after a delete; AUTOINCREMENT makes it behave like
 # a PostgreSQL sequence, so both backends hand out the same ids for the same writes.
-_SQLITE = {"sqlite_autoincrement": True}
+_SQLITE: dict[str, Any] = {"sqlite_autoincrement": True}
 
 
 def _id() -> sa.Column:

@@ -35,14 +35,26 @@ def _sources(html: str, kind: str) -> str:
     return " ".join(hashes) or "'none'"
 
 
-def page_headers(html: str, *, framed_by_telegram: bool = False) -> dict[str, str]:
-    """CSP (inline blocks by hash), frame denial, nosniff, no referrer, no caching."""
+def page_headers(
+    html: str, *, framed_by_telegram: bool = False, bundled_ui: bool = False
+) -> dict[str, str]:
+    """CSP (inline blocks by hash), frame denial, nosniff, no referrer, no caching.
+
+    `bundled_ui` is for the OpenAPI pages, which run Swagger UI or ReDoc from this origin's
+    files: scripts from 'self' besides the page's own blocks; styles from 'self' and inline
+    (ReDoc adds <style> blocks as it renders, which no hash can name in advance); workers
+    from blob: URLs (ReDoc's search)."""
     ancestors = TELEGRAM_WEB_CLIENT if framed_by_telegram else "'none'"
+    scripts, styles = _sources(html, "script"), _sources(html, "style")
+    if bundled_ui:  # ('none' beside another source is an error in the browser's console)
+        scripts = " ".join(source for source in ("'self'", scripts) if source != "'none'")
+        styles = "'self' 'unsafe-inline'"  # a hash beside 'unsafe-inline' would disable it
     policy = "; ".join(
         (
             "default-src 'none'",
-            f"script-src {_sources(html, 'script')}",
-            f"style-src {_sources(html, 'style')}",
+            f"script-src {scripts}",
+            f"style-src {styles}",
+            *(["worker-src blob:"] if bundled_ui else []),
             "connect-src 'self'",
             "img-src 'self' data:",
             "base-uri 'none'",

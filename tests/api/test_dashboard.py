@@ -14,8 +14,11 @@ import pytest
 
 from shared.categories import CATEGORIES
 from shared.database.demo import demo_rows
+from shared.database.engine import Database
+from shared.database.migrate import wipe
 from shared.database.rows import utcnow
 from tests.conftest import ANCHOR, WEBHOOK_SECRET
+from tests.support.gateway_server import GatewayServer
 
 DEMO = demo_rows(ANCHOR)
 
@@ -257,3 +260,77 @@ def test_summary_holds_every_endpoint_answer_under_its_name(client: httpx.Client
 def test_dashboards_need_no_admin_token(client: httpx.Client) -> None:
     response = client.get("/api/dashboard/summary", headers={"Authorization": "Bearer wrong"})
     assert response.status_code == 200
+
+
+SUMMARY_ENDPOINTS = {
+    "news_today": "/api/dashboard/news/today",
+    "news_week": "/api/dashboard/news/week",
+    "news_by_category": "/api/dashboard/news/by-category",
+    "news_by_source": "/api/dashboard/news/by-source",
+    "events_upcoming": "/api/dashboard/events/upcoming",
+    "users": "/api/dashboard/users",
+    "subscriptions": "/api/dashboard/subscriptions",
+    "digests": "/api/dashboard/digests",
+    "activity": "/api/dashboard/activity",
+}
+
+
+def test_summary_of_an_empty_database_is_every_figure_at_zero(
+    gateway: GatewayServer, client: httpx.Client
+) -> None:
+    async def empty() -> None:
+        db = Database(gateway.settings.database_url)
+        await db.connect()
+        try:
+            await wipe(db)
+        finally:
+            await db.close()
+
+    gateway.run(empty())  # the next test's `client` loads the demo data again
+
+    summary = ok(client.get("/api/dashboard/summary"))
+
+    today = midnight(utcnow())
+    week = [(today - timedelta(days=back)).date().isoformat() for back in range(6, -1, -1)]
+    assert summary == {
+        "news_today": {"count": 0},
+        "news_week": {"days": [{"date": day, "count": 0} for day in week]},
+        "news_by_category": {"categories": dict.fromkeys(CATEGORIES, 0)},
+        "news_by_source": {"sources": {}},
+        "events_upcoming": {"count": 0},
+        "users": {"total": 0, "new_today": 0, "active_7d": 0, "blocked": 0},
+        "subscriptions": {"total": 0, "by_category": dict.fromkeys(CATEGORIES, 0)},
+        "digests": {"total": 0, "today": 0, "avg_duration_ms": None},
+        "activity": {"items": [], "total": 0, "limit": 20, "offset": 0},
+    }
+    for key, path in SUMMARY_ENDPOINTS.items():
+        assert summary[key] == ok(client.get(path)), key
+
+
+def test_summary_counts_what_was_just_written_in_every_figure_it_holds(
+    client: httpx.Client,
+) -> None:
+    before = ok(client.get("/api/dashboard/summary"))
+    joined = client.post(
+        "/api/telegram/webhook",
+        json={"telegram_id": 300000002, "username": "counted"},
+        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+    )
+    subscribed = client.post(
+        "/api/subscriptions/update", json={"user_id": 3, "category": "tech", "action": "subscribe"}
+    )
+    generated = client.post("/api/digest/generate", json={"limit": 2})
+    assert [joined.status_code, subscribed.status_code, generated.status_code] == [200] * 3
+
+    after = ok(client.get("/api/dashboard/summary"))
+
+    assert after["users"]["total"] == before["users"]["total"] + 1
+    assert after["users"]["new_today"] == before["users"]["new_today"] + 1
+    assert after["subscriptions"]["total"] == before["subscriptions"]["total"] + 1
+    assert after["subscriptions"]["by_category"]["tech"] == (
+        before["subscriptions"]["by_category"]["tech"] + 1
+    )
+    assert after["digests"]["total"] == before["digests"]["total"] + 1
+    assert after["digests"]["today"] == before["digests"]["today"] + 1
+    for key, path in SUMMARY_ENDPOINTS.items():
+        assert after[key] == ok(client.get(path)), key

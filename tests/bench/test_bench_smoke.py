@@ -23,6 +23,10 @@ def test_every_configuration_starts_answers_and_stops_without_leaving_a_process(
     assert all(result.pids.values()), "every configuration ran at least one process"
     assert result.leftovers == {}, f"process groups left behind: {result.leftovers}"
     assert result.still_alive == [], f"pids still alive: {result.still_alive}"
+    # The floor does the async half's work: on copies of the same data, the same answer.
+    floor = result.bodies["floor-1"]
+    assert floor["count"] == 3 and len(floor["news"]) == 3
+    assert floor == result.bodies["gateway-async-1"] == result.bodies["async-api-1"]
 
 
 def test_a_report_table_lists_medians_and_says_why_a_configuration_was_skipped() -> None:

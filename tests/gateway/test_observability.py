@@ -96,7 +96,7 @@ def _chromium() -> str:
 
 
 def _browse(url: str, *, screenshot: str | None = None) -> str:
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         command = [
             _chromium(),
             "--headless",

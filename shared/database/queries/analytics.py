@@ -138,7 +138,7 @@ async def popular_categories(db: Database, *, days: int) -> dict[str, Any]:
             category = _top_category(row["category"])
             if category is not None:
                 totals[category][measure] += int(row["count"])
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "name": name,
             **counts,

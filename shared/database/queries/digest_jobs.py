@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from shared.database.engine import Database
+from shared.database.engine import Database, Transaction
 from shared.database.queries.digests import digest_item
 from shared.database.rows import utcnow
 from shared.database.schema import digest_jobs, digests
@@ -15,11 +15,11 @@ from shared.database.schema import digest_jobs, digests
 JobStatus = Literal["queued", "running", "done", "failed"]
 
 
-async def create_job(db: Database, *, params: dict[str, Any], user_id: int | None) -> str:
-    """A new queued job; its id is a random UUID."""
+async def create_job(tx: Transaction, *, params: dict[str, Any], user_id: int | None) -> str:
+    """A new queued job; its id is a random UUID. In the transaction that enqueues it."""
     job_id = str(uuid.uuid4())
     now = utcnow()
-    await db.execute(
+    await tx.execute(
         digest_jobs.insert().values(
             id=job_id,
             status="queued",
@@ -40,10 +40,22 @@ async def set_job_status(
     digest_id: int | None = None,
     error: str | None = None,
 ) -> None:
+    """Only a job still under way changes: a second run of one (a worker thought stalled
+    that was only slow) never turns `done` or `failed` back."""
     await db.execute(
         digest_jobs.update()
-        .where(digest_jobs.c.id == job_id)
+        .where(digest_jobs.c.id == job_id, digest_jobs.c.status.in_(("queued", "running")))
         .values(status=status, digest_id=digest_id, error=error, updated_at=utcnow())
+    )
+
+
+async def job_to_build(db: Database, *, job_id: str) -> dict[str, Any] | None:
+    """`{"params", "user_id"}` of a job still to build (queued, or running when a stalled
+    worker's run is retried); None once it is done or failed, or if it is gone."""
+    return await db.fetch_one(
+        sa.select(digest_jobs.c.params, digest_jobs.c.user_id).where(
+            digest_jobs.c.id == job_id, digest_jobs.c.status.in_(("queued", "running"))
+        )
     )
 
 
