@@ -22,6 +22,11 @@ METRICS = {
         ("cpu_ms_per_request", "server CPU ms per request"),
         ("p99_ms", "p99 latency (ms)"),
     ],
+    "drain": [
+        ("jobs_per_s", "jobs per second"),
+        ("drain_s", "time to drain, from the workers' start (s)"),
+        ("cpu_ms_per_job", "worker CPU ms per job"),
+    ],
     "paced": [
         ("p50_ms", "p50 at a fixed 100 req/s (ms)"),
         ("p99_ms", "p99 at a fixed 100 req/s (ms)"),
@@ -37,6 +42,7 @@ COLOURS = {
     "async-api": "#41ab5d",
     "sleep": "#969696",
     "floor": "#525252",
+    "workers": "#2b8cbe",
 }
 
 

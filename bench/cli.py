@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,16 +17,18 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import machine, profiling, report
+from bench import machine, profiling, report, scenarios
 from bench.databases import DEFAULT_POSTGRES_URL, Backend, postgres_answers
+from bench.drain import JobsDrain
 from bench.loadgen import WRK_MISSING, wrk_path
 from bench.modes import FULL, QUICK, Mode
 from bench.processes import ROOT, ProcessRegistry, raise_on_termination
-from bench.scenarios import SCENARIOS, Context, Scenario
+from bench.scenarios import Context, Scenario
 from bench.servers import ServerPool, Stubs, base_environment
 from bench.verdicts import Verdict, audit_claims, targets_for
 
 console = Console()
+SCENARIOS: dict[str, Scenario] = {**scenarios.SCENARIOS, JobsDrain.name: JobsDrain()}
 # Run order keeps servers with the same settings together; the report goes by letter.
 REPORT_ORDER = [
     "audit10",
@@ -38,10 +41,11 @@ REPORT_ORDER = [
     "dashboard-cpu",
     "digest",
     "digest-postgresql",
+    "jobs-drain",
     "ingest",
     "shadow",
 ]
-NEEDS_STUBS = {"digest", "ingest"}
+NEEDS_STUBS = {"digest", "digest-postgresql", "ingest", "jobs-drain"}
 
 
 class ProgressReporter:
@@ -96,12 +100,54 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--burst-client", choices=("raw", "httpx"), default="raw")
     parser.add_argument(
+        "--drain-jobs",
+        type=int,
+        metavar="N",
+        help="digest jobs the jobs-drain scenario queues (default: 40 --quick, 1000 --full)",
+    )
+    parser.add_argument(
+        "--drain-setup",
+        action="append",
+        type=drain_setup,
+        metavar="PxC",
+        help="jobs-drain: P worker processes x C jobs at a time (repeatable; "
+        "default 1x4, 2x4, 1x50, 2x50)",
+    )
+    parser.add_argument(
+        "--ai-delay",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="what the OpenAI stand-in takes per completion (the digest goals assume 2)",
+    )
+    parser.add_argument(
         "--render",
         type=Path,
         metavar="RESULTS_JSON",
         help="write the report again from a run's results.json (no measurement)",
     )
+    parser.add_argument(
+        "--merge",
+        action="append",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="with --render: take these runs' scenarios in place of the same ones "
+        "(repeatable; the report says which run measured what)",
+    )
     return parser.parse_args(argv)
+
+
+def drain_setup(text: str) -> tuple[int, int]:
+    """ "2x50" -> (2, 50)."""
+    processes, _, concurrency = text.partition("x")
+    try:
+        pair = int(processes), int(concurrency)
+    except ValueError:
+        message = f"{text!r}: use PROCESSESxCONCURRENCY, e.g. 2x50"
+        raise argparse.ArgumentTypeError(message) from None
+    if min(pair) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: both must be at least 1")
+    return pair
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         print_smoke(result, console)
         return 0 if result.passed else 1
     if args.render:
-        return render(args.render, args.output)
+        return render(args.render, args.output, merge=args.merge or [])
     mode = FULL if args.full else QUICK
     selected = [
         s
@@ -140,6 +186,7 @@ def run(args: argparse.Namespace, mode: Mode, selected: list[Scenario], command:
     meta: dict[str, Any] = {
         "mode": mode.name,
         "command": command,
+        "ai_delay_s": args.ai_delay,
         "started": stamp.strftime("%Y-%m-%d %H:%M"),
         "rounds": mode.rounds,
         "duration_s": mode.duration_s,
@@ -152,7 +199,7 @@ def run(args: argparse.Namespace, mode: Mode, selected: list[Scenario], command:
         stale.unlink()  # this run's report links only what this run draws
     console.print(f"bench: {mode.name} mode, {len(selected)} scenario(s); logs in {run_dir}")
     backends: dict[str, Backend] = {}
-    stubs = Stubs(registry, run_dir)
+    stubs = Stubs(registry, run_dir, openai_delay_s=args.ai_delay)
     pool: ServerPool | None = None
     records: dict[str, dict[str, Any]] = {}
     profiles: list[dict[str, Any]] = []
@@ -198,6 +245,9 @@ def run(args: argparse.Namespace, mode: Mode, selected: list[Scenario], command:
                 unavailable_backends=unavailable,
                 burst_client=args.burst_client,
                 force_python_load=args.python_load,
+                drain_jobs=args.drain_jobs,
+                drain_setups=tuple(args.drain_setup or ()),
+                ai_delay_s=args.ai_delay,
             )
             for index, scenario in enumerate(selected):
                 began = time.monotonic()
@@ -263,13 +313,44 @@ def publish(
     return text
 
 
-def render(results_path: Path, output: Path) -> int:
-    """Write the report again from a run's results.json: no server, no measurement."""
+def render(results_path: Path, output: Path, *, merge: list[Path]) -> int:
+    """Write the report again from a run's results.json: no server, no measurement. The
+    scenarios of each `merge` run replace the same ones, and the report says so."""
     results = json.loads(results_path.read_text(encoding="utf-8"))
     meta = results["meta"]
     meta["rendered"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     records = {record["name"]: record for record in results["records"]}
-    publish(output, meta=meta, records=records, profiles=results.get("profiles", []))
+    profiles = results.get("profiles", [])
+    svg_dir = output.parent / "benchmarks"
+    for path in merge:
+        later = json.loads(path.read_text(encoding="utf-8"))
+        names = [record["name"] for record in later["records"]]
+        records.update({record["name"]: record for record in later["records"]})
+        replaced = [p for p in profiles if p["scenario"] in names]
+        profiles = [p for p in profiles if p["scenario"] not in names]
+        for profile in later.get("profiles", []):  # its flame graph comes along
+            svg = Path(profile.get("svg") or "").name
+            if svg and (path.parent / svg).exists():
+                svg_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path.parent / svg, svg_dir / svg)
+            profiles.append(profile)
+        kept = {Path(p.get("svg") or "").name for p in profiles}
+        for profile in replaced:  # a flame graph nothing links any more goes
+            svg = Path(profile.get("svg") or "").name
+            if svg and svg not in kept:
+                (svg_dir / svg).unlink(missing_ok=True)
+        meta.setdefault("merged", [])
+        meta["merged"] = [m for m in meta["merged"] if not set(m["scenarios"]) <= set(names)]
+        meta["merged"].append(
+            {
+                "scenarios": names,
+                **{
+                    key: later["meta"].get(key)
+                    for key in ("command", "mode", "started", "load_before", "load_after")
+                },
+            }
+        )
+    publish(output, meta=meta, records=records, profiles=profiles)
     console.print(f"[green]wrote {output}[/] from {results_path}")
     return 0
 
@@ -295,6 +376,7 @@ def all_targets(records: dict[str, dict[str, Any]]) -> list[Verdict]:
         "dashboard-cpu",
         "ingest",
         "digest",
+        "jobs-drain",
     ]
     return [v for name in order for v in targets_for(name, records)]
 

@@ -30,7 +30,7 @@ class Configuration:
     server: str  # gunicorn-sync | gunicorn-gthread | gunicorn-gevent | uvicorn
     workers: int
     threads: int = 1  # per worker: gthread threads, a2wsgi threads, gevent connections
-    manifest: str | None = None  # gateway only: legacy | async | shadow
+    manifest: str | None = None  # gateway only: legacy | async | shadow | retired
     env: dict[str, str] = field(default_factory=dict)  # on top of the scenario's settings
     note: str = ""
 
@@ -239,6 +239,15 @@ CONFIGURATIONS: dict[str, Configuration] = {
             32,
             manifest="shadow",
         ),
+        Configuration(
+            "gateway-retired-1",
+            "gateway with Flask not loaded (legacy_half: retired), every route async, 1w",
+            "gateway",
+            "uvicorn",
+            1,
+            manifest="retired",
+            note="Flask never imported: no a2wsgi mount, no WSGI threads",
+        ),
         Configuration("async-api-1", "bare async_api (no gateway), 1w", "async_api", "uvicorn", 1),
         Configuration("async-api-2", "bare async_api (no gateway), 2w", "async_api", "uvicorn", 2),
         Configuration(
@@ -267,14 +276,20 @@ def implemented_async_routes() -> set[str] | None:
 
 
 def write_manifest(kind: str, directory: Path) -> tuple[Path, dict[str, Any]]:
-    """A copy of migration_status.yaml with every status rewritten; returns what changed."""
+    """A copy of migration_status.yaml with every status rewritten; returns what changed.
+    `retired` is every route on async with `legacy_half: retired`: Flask is not loaded
+    (a route the async half lacks would make the gateway refuse to start, and say why)."""
     data = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    if kind == "retired":
+        data = {"version": data["version"], "legacy_half": "retired", **data}
     routes: dict[str, dict[str, Any]] = data["routes"]
     implemented = implemented_async_routes() if kind == "async" else None
     kept_legacy = []
     for route_id, entry in routes.items():
         entry.pop("percent", None)
-        if kind == "async":
+        if kind == "retired":
+            entry["status"] = "async"
+        elif kind == "async":
             if implemented is None or route_id in implemented or not entry.get("legacy_file"):
                 entry["status"] = "async"
             else:

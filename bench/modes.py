@@ -17,6 +17,7 @@ class Mode:
     paced_s: float  # one open-loop run at a fixed rate
     profile_s: float  # py-spy recording for a missed target (0: none)
     full_set: bool  # the extra configurations (2 workers, gevent in throughput, ...)
+    drain_jobs: int  # digest jobs queued for the worker processes to drain (jobs-drain)
 
 
 QUICK = Mode(
@@ -30,6 +31,7 @@ QUICK = Mode(
     paced_s=3,
     profile_s=3,
     full_set=False,
+    drain_jobs=40,
 )
 FULL = Mode(
     "full",
@@ -42,5 +44,6 @@ FULL = Mode(
     paced_s=6,
     profile_s=10,
     full_set=True,
+    drain_jobs=1000,
 )
 MODES = {mode.name: mode for mode in (QUICK, FULL)}

@@ -9,6 +9,7 @@ from typing import Any
 
 from bench.charts import draw
 from bench.configs import CONFIGURATIONS
+from bench.drain import IN_PROCESS, IN_PROCESS_COMMIT
 from bench.scenarios import spread
 from bench.verdicts import Verdict
 
@@ -107,6 +108,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
     if unit == "rps":
         return f"{value:,.0f}"
+    if unit == "jobs":
+        return f"{value:.2f}" if value < 10 else f"{value:.1f}"
     return f"{value:.1f}"
 
 
@@ -166,6 +169,16 @@ HEADS = {
     ],
     "sequential": ["latency (median, min..max)", CPU_HEAD, "p99", "rounds x requests"],
     "single": ["time (median, min..max)", CPU_HEAD, "answers", "rounds"],
+    "drain": [
+        "drained in (from the workers' start; median, min..max)",
+        "jobs/s (median, min..max)",
+        "bound: processes x concurrency / AI time",
+        "worker CPU ms per job",
+        "worker start-up",
+        "enqueue: POSTs/s; gateway CPU ms each",
+        "jobs done",
+        "rounds",
+    ],
 }
 
 
@@ -195,6 +208,8 @@ def _cells(kind: str, done: list[dict[str, Any]]) -> list[str]:
     total = sum(r.get("n", 0) for r in done)
     answered = f"{ok}/{total}" + ("" if ok == total else " ⚠")
     cpu = fmt_cpu(col("cpu_ms_per_request"))
+    if kind == "drain":
+        return _drain_cells(done)
     if kind == "burst":
         return [
             f"**{fmt_spread(col('total_s'), 's')}**",
@@ -242,6 +257,87 @@ def _cells(kind: str, done: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def _drain_cells(done: list[dict[str, Any]]) -> list[str]:
+    col = _column(done)
+    ok = sum(r.get("ok", 0) for r in done)
+    total = sum(r.get("n", 0) for r in done)
+    enqueue = f"{fmt_spread(col('enqueue_per_s'), 'rps')}; {fmt_cpu(col('cpu_ms_per_enqueue'))}"
+    return [
+        f"**{fmt_spread(col('drain_s'), 's')}**",
+        f"**{fmt_spread(col('jobs_per_s'), 'jobs')}**",
+        fmt(done[0].get("bound_jobs_per_s"), "jobs"),
+        fmt_cpu(col("cpu_ms_per_job")),
+        fmt_spread(col("startup_s"), "s"),
+        enqueue,
+        f"{ok}/{total}" + ("" if ok == total else " ⚠"),
+        str(len(done)),
+    ]
+
+
+def drain_extras(record: dict[str, Any]) -> list[str]:
+    """The drain's commands, what bounds it, and the figures from before procrastinate."""
+    ai = record.get("ai_delay_s", 2.0)
+    enqueuer = record.get("enqueuer", {})
+    lines = [
+        f"The jobs are queued by `{enqueuer.get('name')}` "
+        f"(`{enqueuer.get('command')}`), {record['jobs']:,} POSTs over 16 connections, "
+        "before any worker runs; each row then starts its worker processes "
+        "(`python -m gateway worker --concurrency C`, the gateway's settings and database) "
+        "and counts the jobs' rows in `digest_jobs` four times a second until every one is "
+        "done. *Drained in* runs from the workers' start (their start-up, shown apart, "
+        "included); *jobs/s* is the jobs done over the time from the first worker ready "
+        "to the last job done. *Worker CPU* is the worker processes' CPU time from the "
+        "moment each said it was ready (start-up excluded: imports and connecting, about "
+        "the *worker start-up* column's time) to the last job, over the jobs.",
+        "",
+        f"What bounds it: each job waits {ai:g} s for the AI, and a worker runs "
+        "`--concurrency` jobs at once (JOBS_CONCURRENCY, 4 by default), so one default "
+        f"worker drains at most {4 / ai:g} jobs/s on any machine: add worker processes or "
+        "raise the concurrency. The rows with a higher --concurrency show what the design "
+        "allows here. Wall-clock figures move with the machine's other work; CPU per job "
+        "is the steadier figure.",
+        "",
+        *_drain_waves(record, ai),
+        f"Before procrastinate (commit {IN_PROCESS_COMMIT}, `docs/benchmarks/results.json` "
+        "there, scenario f of a `--full` run): a digest job was a task on the gateway's own "
+        "loop, in memory, gone if the process stopped; the benchmark measured that work in "
+        f"the request instead (`POST /api/digest/generate`), {IN_PROCESS[0][2]} at once, "
+        "the AI stand-in answering in 2 s: what one process does with that many AI calls "
+        "in flight. It did not measure CPU yet.",
+        "",
+        "| configuration (commit "
+        + IN_PROCESS_COMMIT
+        + ") | backend | digests | all written in (median, min..max) | digests/s | rounds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for config, backend, n, (median, low, high), rounds in IN_PROCESS:
+        lines.append(
+            f"| `{config}` | {backend} | {n} | {median:.2f} s ({low:.2f} s..{high:.2f} s) | "
+            f"{n / median:.1f} | {rounds} |"
+        )
+    return lines
+
+
+def _drain_waves(record: dict[str, Any], ai: float) -> list[str]:
+    """How long each wave of processes x concurrency jobs took: the AI call plus whatever
+    fetching, starting and storing the jobs added (measured, not assumed)."""
+    waves = []
+    for name, row in record["rows"].items():
+        rates = [r["jobs_per_s"] for r in row["rounds"] if r.get("jobs_per_s")]
+        if rates and not row.get("skipped"):
+            at_once = row["bound_jobs_per_s"] * ai
+            wave_s = at_once / spread(rates)["median"]
+            waves.append(f"`{name}` {wave_s:.2f} s (+{(wave_s - ai) * 1000:.0f} ms)")
+    if not waves:
+        return []
+    return [
+        f"Time per wave (processes x concurrency jobs, each waiting {ai:g} s for the AI; "
+        "beyond that, fetching, starting and storing the jobs through PostgreSQL on this "
+        "shared machine): " + ", ".join(waves) + ".",
+        "",
+    ]
+
+
 def verdict_table(verdicts: list[Verdict], what: str) -> list[str]:
     lines = [f"| {what} | measured in this run | verdict |", "|---|---|---|"]
     for v in verdicts:
@@ -251,6 +347,8 @@ def verdict_table(verdicts: list[Verdict], what: str) -> list[str]:
 
 def scenario_extras(record: dict[str, Any]) -> list[str]:
     lines: list[str] = []
+    if record["kind"] == "drain":
+        lines += drain_extras(record)
     if "calibration" in record:
         cal = record["calibration"]
         lines.append(
@@ -442,6 +540,17 @@ METHOD = """\
   connections (this server allows 100). The PostgreSQL throughput runs use
   `DB_POOL_SIZE=5` (+5 overflow) per process for the same reason, with up to a dozen
   servers connected at once.
+- **Flask not loaded.** `gateway-retired-1` serves the `retired` manifest (every route
+  on `async`, `legacy_half: retired`): the gateway never imports Flask, mounts no a2wsgi
+  app and starts no WSGI threads, but keeps its dispatch, headers, metrics and flushes;
+  the smoke test checks that it answers what the async half answers, with
+  `flask_imported: false`.
+- **Job drain** (`jobs-drain`, PostgreSQL only: on SQLite the queue lives in the
+  gateway's memory and no other process can take a job). The worker processes are
+  started after the jobs are queued and stopped (SIGTERM) once every job's row says
+  `done`; their CPU is read from /proc as above, from the moment each logs that it is
+  ready. Every job makes one call to the OpenAI stand-in (`bench/stubs.py`, a thread per
+  request, its CPU not counted).
 - **Servers.** uvicorn runs with uvloop and httptools (the `uvicorn[standard]` extras);
   gunicorn with `--no-control-socket` (gunicorn 27 otherwise shares one socket path
   between every master on the machine). The gateway's a2wsgi pool is
@@ -464,7 +573,7 @@ def write(
     profiles: list[dict[str, Any]],
 ) -> None:
     charts_dir = path.parent / "benchmarks"
-    used = sorted({name for r in records for name in r["rows"]}, key=list(CONFIGURATIONS).index)
+    used = [name for name in CONFIGURATIONS if any(name in r["rows"] for r in records)]
     mode = meta["mode"]
     lines = [
         "# Benchmarks: before and after the migration",
@@ -479,6 +588,17 @@ def write(
         ),
         "",
     ]
+    for merged in meta.get("merged", []):
+        lines += [
+            ("Scenarios " if len(merged["scenarios"]) > 1 else "Scenario ")
+            + ", ".join(f"`{name}`" for name in merged["scenarios"])
+            + (" come" if len(merged["scenarios"]) > 1 else " comes")
+            + f" from a later run, `{merged['command']}` ({merged['mode']} mode) on "
+            f"{merged['started']} UTC (load average at its start {merged['load_before']}, "
+            f"at its end {merged['load_after']}), merged into this one's results.json "
+            "(`--render … --merge …`).",
+            "",
+        ]
     if mode != "full":
         lines += [
             f"> This is a **{mode}** run ({meta['rounds']} rounds, {meta['duration_s']:g} s "
@@ -493,7 +613,10 @@ def write(
         "(about half an hour), `python -m bench --scenario audit10 --scenario burst1000` "
         "(some scenarios), `python -m bench --smoke` (start, one request, stop, for every "
         "configuration), `python -m bench --render docs/benchmarks/results.json` (this "
-        "report again from the data it was made from). wrk comes from Debian "
+        "report again from the data it was made from), `python -m bench --scenario "
+        "jobs-drain --drain-jobs 1000` (the job drain at full size in a quick run), "
+        "`python -m bench --render docs/benchmarks/results.json --merge RUN/results.json` "
+        "(a later run's scenarios in place of the same ones). wrk comes from Debian "
         "(`apt-get install -y wrk`); without it throughput falls back to a Python client.",
         "",
         "## Machine",
@@ -540,7 +663,9 @@ def write(
             "",
             "Gateway manifests: copies of migration_status.yaml with every status rewritten "
             "(`manifest-legacy.yaml`: every route on legacy; `manifest-shadow.yaml`: the "
-            "same, with `news.latest_news` on shadow at sample rate 1). "
+            "same, with `news.latest_news` on shadow at sample rate 1; "
+            "`manifest-retired.yaml`: every route on `async` and `legacy_half: retired`, so "
+            "the gateway never imports Flask). "
             f"The `async` manifest puts every route the async half implements on `async` "
             f"({facts['async']['routes'] - len(kept)} of {facts['async']['routes']})"
             + (f"; left on legacy: {', '.join(f'`{k}`' for k in kept)}." if kept else "."),

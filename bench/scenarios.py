@@ -51,6 +51,9 @@ class Context:
     unavailable_backends: dict[str, str] = field(default_factory=dict)
     burst_client: str = "raw"
     force_python_load: bool = False
+    drain_jobs: int | None = None  # jobs-drain: None means the mode's
+    drain_setups: tuple[tuple[int, int], ...] = ()  # jobs-drain: (processes, concurrency)
+    ai_delay_s: float = 2.0  # what the OpenAI stand-in takes per completion
 
 
 def configs(*names: str) -> list[Configuration]:
@@ -388,6 +391,7 @@ class ThroughputSQLite(Throughput):
         "legacy-gthread-1x32",
         "gateway-legacy-1",
         "gateway-async-1",
+        "gateway-retired-1",
         "async-api-1",
         "floor-1",
     )

@@ -67,10 +67,18 @@ class Server:
 class Stubs:
     """The OpenAI and feed stand-ins, one process (bench/stubs.py)."""
 
-    def __init__(self, registry: ProcessRegistry, run_dir: Path, *, feeds: int = 20) -> None:
+    def __init__(
+        self,
+        registry: ProcessRegistry,
+        run_dir: Path,
+        *,
+        feeds: int = 20,
+        openai_delay_s: float = 2.0,
+    ) -> None:
         self.registry = registry
         self.ready_file = run_dir / "stubs.json"
         self.feeds = feeds
+        self.openai_delay_s = openai_delay_s
         self.process: ManagedProcess | None = None
         self.openai_base_url = ""
         self.feed_urls: list[str] = []
@@ -83,7 +91,7 @@ class Stubs:
             "--ready-file",
             str(self.ready_file),
             "--openai-delay",
-            "2",
+            f"{self.openai_delay_s:g}",
             "--feeds",
             str(self.feeds),
             "--feed-delay",

@@ -20,7 +20,7 @@ from rich.table import Table
 from bench.configs import CONFIGURATIONS, Configuration
 from bench.databases import Backend
 from bench.processes import ProcessRegistry
-from bench.servers import Profile, ServerPool, Stubs, base_environment
+from bench.servers import ADMIN_TOKEN, Profile, ServerPool, Stubs, base_environment
 
 SMOKE = Profile("smoke")
 
@@ -30,6 +30,8 @@ class SmokeResult:
     answers: dict[str, str] = field(default_factory=dict)  # configuration -> status or problem
     bodies: dict[str, Any] = field(default_factory=dict)  # configuration -> the answer's JSON
     pids: dict[str, list[int]] = field(default_factory=dict)  # every pid seen while it ran
+    # gateway configuration -> /_gateway/status "runtime": which half is loaded, threads
+    runtimes: dict[str, dict[str, Any]] = field(default_factory=dict)
     leftovers: dict[int, list[int]] = field(default_factory=dict)
     still_alive: list[int] = field(default_factory=list)
     stubs: str = ""
@@ -73,6 +75,10 @@ def run_smoke(
             result.answers[name], result.bodies[name] = _get(
                 server.url + smoke_request(server.config)
             )
+            if server.config.kind == "gateway":
+                admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+                status = _get(server.url + "/_gateway/status", headers=admin)[1] or {}
+                result.runtimes[name] = status.get("runtime", {})
     finally:
         if pool is not None:
             pool.stop_all()
@@ -86,10 +92,10 @@ def run_smoke(
     return result
 
 
-def _get(url: str) -> tuple[str, Any]:
+def _get(url: str, *, headers: dict[str, str] | None = None) -> tuple[str, Any]:
     """The status (or the error's name) and the JSON body (None when there is none)."""
     try:
-        response = httpx.get(url, timeout=60)
+        response = httpx.get(url, timeout=60, headers=headers)
     except httpx.HTTPError as exc:
         return type(exc).__name__, None
     try:

@@ -210,6 +210,92 @@ def target_gateway_overhead(records: Records) -> list[Verdict]:
                     f"overhead-{backend}-{through}",
                 )
             )
+        verdicts.append(target_retired_overhead(records, scenario))
+    return verdicts
+
+
+RETIRED_CPU_WITHIN = 1.10
+
+
+def target_retired_overhead(records: Records, scenario: str) -> Verdict:
+    """Issue 14: with Flask not loaded the gateway costs what the bare async app costs, by
+    CPU per request (the figure a loaded machine moves least; requests/s beside it)."""
+    backend = scenario.split("-", 1)[1]
+    retired, bare, loaded = "gateway-retired-1", "async-api-1", "gateway-async-1"
+    statement = (
+        f"Gateway overhead ({backend}): with Flask not loaded (legacy_half: retired) an async "
+        "route is indistinguishable from bare async_api (CPU per request within "
+        f"{(RETIRED_CPU_WITHIN - 1) * 100:.0f}%; issue 14)"
+    )
+    cpu = ratio(records, scenario, retired, bare, "cpu_ms_per_request")
+    if cpu is None:
+        return not_measured("target", scenario, statement, "not measured")
+    measured = (
+        f"{retired} {med(records, scenario, retired, 'cpu_ms_per_request'):.2f} ms vs {bare} "
+        f"{med(records, scenario, bare, 'cpu_ms_per_request'):.2f} ms: {fmt_ratio(cpu)}"
+    )
+    with_flask = med(records, scenario, loaded, "cpu_ms_per_request")
+    if with_flask is not None:
+        measured += f" ({loaded}, Flask loaded: {with_flask:.2f} ms)"
+    rps = ratio(records, scenario, retired, bare, "rps")
+    if rps is not None:
+        measured += (
+            f"; requests/s {med(records, scenario, retired, 'rps'):.0f} vs "
+            f"{med(records, scenario, bare, 'rps'):.0f}: {fmt_ratio(rps)}"
+        )
+    return Verdict(
+        "target",
+        scenario,
+        statement,
+        measured,
+        "met" if cpu["median"] <= RETIRED_CPU_WITHIN else "missed",
+        retired,
+        f"overhead-{backend}-{retired}",
+    )
+
+
+def target_jobs_drain(records: Records) -> list[Verdict]:
+    """Issue 12: the queue drains as fast as the workers' concurrency allows."""
+    rows = records.get("jobs-drain", {}).get("rows", {})
+    verdicts = []
+    for label, default in (
+        ("the default JOBS_CONCURRENCY=4", True),
+        ("a higher --concurrency", False),
+    ):
+        statement = (
+            f"Durable jobs: a queue of digest jobs drains with {label} at the rate it allows "
+            "(worker processes x concurrency / AI time, within 1.2x), every job done"
+        )
+        setups = [name for name, row in rows.items() if (row.get("concurrency") == 4) == default]
+        measured, met = [], True
+        for setup in setups:
+            done = rounds(records, "jobs-drain", setup)
+            rate = med(records, "jobs-drain", setup, "jobs_per_s")
+            if not done or rate is None:
+                continue
+            bound = rows[setup]["bound_jobs_per_s"]
+            ok = sum(r["ok"] for r in done)
+            total = sum(r["n"] for r in done)
+            drained = med(records, "jobs-drain", setup, "drain_s")
+            measured.append(
+                f"{setup}: {rate:.2f} jobs/s of {bound:g} ({ok}/{total} done, "
+                f"drained in {seconds(drained)})"
+            )
+            met = met and ok == total and rate * 1.2 >= bound
+        if not measured:
+            verdicts.append(not_measured("target", "jobs-drain", statement, "not measured"))
+            continue
+        verdicts.append(
+            Verdict(
+                "target",
+                "jobs-drain",
+                statement,
+                "; ".join(measured),
+                "met" if met else "missed",
+                None,
+                f"jobs-drain-{'default' if default else 'higher'}",
+            )
+        )
     return verdicts
 
 
@@ -421,6 +507,7 @@ TARGETS: dict[str, Callable[[Records], list[Verdict]]] = {
     "dashboard": lambda r: target_fan_out({k: v for k, v in r.items() if k == "dashboard"}),
     "ingest": lambda r: target_fan_out({k: v for k, v in r.items() if k == "ingest"}),
     "digest": lambda r: target_fan_out({k: v for k, v in r.items() if k == "digest"}),
+    "jobs-drain": target_jobs_drain,
 }
 
 

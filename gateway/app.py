@@ -34,6 +34,7 @@ from gateway.shadow import ShadowRunner
 from gateway.watch import GatewayWatcher
 from shared.database.rows import utcnow
 from shared.errors import error_body
+from shared.jobs.stats import job_figures, prometheus_text
 from shared.runtime import Runtime, attached_bridge
 from shared.settings import Settings, get_settings
 from shared.web.security import page_headers
@@ -304,6 +305,18 @@ def _written_at(path: str) -> datetime | None:
         return None
 
 
+async def _job_figures(runtime: Runtime | None) -> list[dict[str, Any]] | None:
+    """Per task figures of the job queue; None while it does not answer."""
+    if runtime is None:
+        return None
+    try:
+        async with asyncio.timeout(3.0):  # a scrape must not wait on a database that is down
+            return await job_figures(runtime.jobs)
+    except Exception:
+        log.warning("the job queue did not answer for its figures", exc_info=True)
+        return None
+
+
 def _pool_checked_out(runtime: Runtime) -> int:
     pool = runtime.db.pool
     checked_out = getattr(pool, "checkedout", None)
@@ -412,6 +425,8 @@ def create_gateway(
     async def metrics() -> Response:
         # On a served host this reads every worker's file: off the loop.
         body = await asyncio.to_thread(gateway.metrics.render)
+        # The job queue's figures: read from the queue, so they cover every worker.
+        body += prometheus_text(await _job_figures(gateway.runtime))
         return Response(body, media_type=PROMETHEUS_CONTENT_TYPE)
 
     return app

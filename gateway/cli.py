@@ -201,13 +201,21 @@ def cmd_routes(args: argparse.Namespace) -> int:
     except ManifestError as exc:
         console.print(f"[red]{exc}[/]")
         return 1
+    if args.corpus and not os.path.isdir(args.corpus):
+        console.print(f"[red]--corpus {args.corpus}: no such directory[/]")
+        return 1
     counters, rollbacks, problem = asyncio.run(_shared_figures(settings))
     served, unserved = _served_figures(args.gateway, settings.admin_token)
+    verdicts, unjudged = _readiness(settings, manifest, served, args)
+    if args.route:
+        return _print_readiness(manifest, args.route, verdicts, unjudged or unserved)
     table = Table(title=f"{manifest.path} (version {manifest.version})")
     for column in ("route id", "method and path", "status", "legacy file", "parity"):
-        table.add_column(column)
+        # On one line each but the path, which wraps rather than loses its end.
+        table.add_column(column, overflow="fold", no_wrap=column != "method and path")
     table.add_column("requests", justify="right")
     table.add_column("errors", justify="right")
+    table.add_column("readiness", no_wrap=True)
     colours = {"legacy": "white", "shadow": "yellow", "canary": "cyan", "async": "green"}
     for entry in manifest.entries.values():
         status = entry.status + (f" {entry.percent}%" if entry.status == "canary" else "")
@@ -228,9 +236,11 @@ def cmd_routes(args: argparse.Namespace) -> int:
             _percent(comparisons - differing, comparisons),
             str(requests) if served else "-",
             _percent(errors, requests),
+            _verdict_cell(verdicts.get(entry.id)),
         )
     console.print(table)
     console.print(", ".join(f"{status}: {n}" for status, n in manifest.counts().items()))
+    _print_reasons(manifest, verdicts)
     for route_id, rollback in rollbacks.items():
         console.print(
             f"[red]⟲ {route_id}[/] rolled back at {rollback['created_at']}: {rollback['reason']}"
@@ -240,6 +250,92 @@ def cmd_routes(args: argparse.Namespace) -> int:
         console.print(f"[yellow]parity and rollbacks unavailable: {problem}[/]")
     if unserved:
         console.print(f"[yellow]requests and error rates unavailable: {unserved}[/]")
+    if unjudged:
+        console.print(f"[yellow]readiness without the database's evidence: {unjudged}[/]")
+    return 0
+
+
+_VERDICT_COLOURS = {
+    "not ready": "red",
+    "ready to canary": "yellow",
+    "ready to flip": "cyan",
+    "fully migrated": "green",
+}
+
+
+def _readiness(
+    settings: Settings, manifest: Any, served: dict[str, dict], args: argparse.Namespace
+) -> tuple[dict[str, Any], str | None]:
+    """Every route's readiness verdict (gateway/readiness.py) and, if the database could
+    not be read, why (the verdicts then stand on the files and traffic alone)."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    from gateway import readiness
+
+    problem = None
+    try:
+        figures = asyncio.run(_in_database(settings, readiness.database_figures))
+    except Exception as exc:
+        problem = _explain(exc)
+        figures = {"decisions": [], "rollbacks": [], "overrides": []}
+    corpus = readiness.case_counts(Path(args.corpus)) if args.corpus else readiness.case_counts()
+    verdicts = readiness.readiness(
+        manifest,
+        counters=figures.get("counters", {}),
+        recordings=figures.get("recordings", {}),
+        decisions=figures["decisions"],
+        rollbacks=figures["rollbacks"],
+        overrides=figures["overrides"],
+        canary_runs=figures.get("canary_runs", {}),
+        served=served,
+        corpus=corpus,
+        committed=readiness.committed_counts(),
+        fully_after=timedelta(days=args.days),
+    )
+    return verdicts, problem
+
+
+def _verdict_cell(verdict: Any) -> str:
+    if verdict is None:
+        return "-"
+    return f"[{_VERDICT_COLOURS[verdict.verdict]}]{verdict.verdict}[/]"
+
+
+def _print_reasons(manifest: Any, verdicts: dict[str, Any]) -> None:
+    """Under the table: the verdicts in numbers, and why, for the routes still migrating
+    (not on async in the file) and any route that is not ready."""
+    tally: dict[str, int] = {}
+    for verdict in verdicts.values():
+        tally[verdict.verdict] = tally.get(verdict.verdict, 0) + 1
+    order = list(_VERDICT_COLOURS)
+    console.print(
+        "readiness: "
+        + ", ".join(f"{name}: {tally[name]}" for name in order if name in tally)
+        + " (`routes --route ID` for the evidence)"
+    )
+    for route_id, verdict in verdicts.items():
+        if manifest.entries[route_id].status != "async" or verdict.verdict == "not ready":
+            console.print(
+                f"  {route_id}: {_verdict_cell(verdict)} — {verdict.reason}", highlight=False
+            )
+
+
+def _print_readiness(
+    manifest: Any, route_id: str, verdicts: dict[str, Any], problem: str | None
+) -> int:
+    """`routes --route ID`: one route's verdict and every figure behind it."""
+    if route_id not in verdicts:
+        console.print(f"[red]{route_id} is not in the manifest[/]")
+        return 1
+    entry, verdict = manifest.entries[route_id], verdicts[route_id]
+    status = entry.status + (f" {entry.percent}%" if entry.status == "canary" else "")
+    console.print(f"[bold]{route_id}[/] {entry.method} {entry.path} ({status})", highlight=False)
+    console.print(f"verdict: {_verdict_cell(verdict)} — {verdict.reason}", highlight=False)
+    for line in verdict.lines():
+        console.print(f"  {line}", highlight=False)
+    if problem:
+        console.print(f"[yellow]evidence incomplete: {problem}[/]")
     return 0
 
 
@@ -735,6 +831,66 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jobs(args: argparse.Namespace) -> int:
+    """The job queue per task, then the most recent jobs with their state and errors."""
+    settings = get_settings()
+    if settings.is_sqlite:
+        console.print(
+            "[red]SQLite keeps the job queue in the gateway's memory: see /metrics or the "
+            "dashboard (/_gateway/) of the running gateway; set DATABASE_URL to PostgreSQL "
+            "to list jobs here[/]"
+        )
+        return 2
+    try:
+        figures, jobs = asyncio.run(_jobs_listing(settings, args))
+    except Exception as exc:
+        console.print(f"[red]jobs: {_explain(exc)}[/]")
+        return 1
+    tasks = Table(title=f"queue {settings.jobs_queue!r}")
+    for column in ("task", "queued", "running", "failed", "stalled"):
+        tasks.add_column(column, justify="left" if column == "task" else "right")
+    for row in figures:
+        tasks.add_row(
+            row["task"], *(str(row[key]) for key in ("queued", "running", "failed", "stalled"))
+        )
+    console.print(tasks)
+    # One job a line (its error on the next), so that ids and errors stay whole.
+    console.print(f"{len(jobs)} most recent job(s), newest first:")
+    for job in jobs:
+        arguments = " ".join(f"{key}={value}" for key, value in job["args"].items())
+        line = (
+            f"#{job['id']}  {job['task']}  {job['status']}  attempts {job['attempts']}  "
+            f"{job['updated_at'] or '-'}  {arguments}"
+        )
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+        if job["error"]:
+            console.print(
+                f"    error: {job['error']}", markup=False, highlight=False, soft_wrap=True
+            )
+    return 0
+
+
+async def _jobs_listing(
+    settings: Settings, args: argparse.Namespace
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    from shared.jobs.queue import JobQueue
+    from shared.jobs.stats import job_figures, recent_jobs
+
+    queue = JobQueue(settings)
+    await queue.open()
+    try:
+        figures = await job_figures(queue)
+    finally:
+        await queue.close()
+
+    async def listing(db: Any) -> list[dict[str, Any]]:
+        return await recent_jobs(
+            db, queue=settings.jobs_queue, limit=args.limit, task=args.task, status=args.status
+        )
+
+    return figures, await _in_database(settings, listing)
+
+
 def cmd_retire(args: argparse.Namespace) -> int:
     """Legacy files whose every route has been on async long enough, without a rollback."""
     from datetime import timedelta
@@ -807,6 +963,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="http://127.0.0.1:8000",
         help="a running gateway whose host's request and error figures to show",
     )
+    routes.add_argument("--route", help="one route's readiness and the evidence behind it")
+    routes.add_argument(
+        "--days",
+        type=float,
+        default=14,
+        help="time on async without a rollback that makes a route fully migrated (default 14)",
+    )
+    routes.add_argument("--corpus", help="the parity corpus to count (default tests/parity/corpus)")
     routes.set_defaults(handler=cmd_routes)
 
     lint = commands.add_parser("lint", help="check the manifest against both halves")
@@ -913,6 +1077,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency", type=int, help="jobs at a time (default: JOBS_CONCURRENCY)"
     )
     worker.set_defaults(handler=cmd_worker)
+
+    jobs = commands.add_parser(
+        "jobs", help="the job queue per task and recent jobs with their errors (PostgreSQL)"
+    )
+    jobs.add_argument("--limit", type=int, default=20, help="recent jobs to list (default 20)")
+    jobs.add_argument("--task", help="only this task, e.g. feeds.ingest")
+    jobs.add_argument(
+        "--status", choices=["todo", "doing", "succeeded", "failed", "cancelled", "aborted"]
+    )
+    jobs.set_defaults(handler=cmd_jobs)
     return parser
 
 

@@ -35,6 +35,7 @@ ASYNC_ONLY_PATHS = frozenset({"/docs", "/openapi.json", "/redoc", "/favicon.ico"
 ASYNC_ONLY_PREFIX = "/docs/"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT"})
 _INIT_DATA = INIT_DATA_HEADER.lower().encode()
+MATCH_CACHE_SIZE = 4096
 
 
 def canary_bucket(scope: Scope) -> int:
@@ -97,6 +98,10 @@ class RouteDispatcher:
     def __init__(self, app: ASGIApp, *, gateway: Gateway) -> None:
         self.app = app
         self.gateway = gateway
+        # (method, path) -> entry, for the table in force: werkzeug's matcher walks its
+        # rules on every call, and a client asks for the same few paths over and over.
+        self._matched: dict[tuple[str, str], RouteEntry | None] = {}
+        self._matched_in: object = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,7 +123,7 @@ class RouteDispatcher:
         if is_chunked(scope):  # handed on with its length: over the limit, each half says 413
             limit = gateway.settings.max_body_bytes
             scope, receive = await with_known_length(scope, receive, max_bytes=limit)
-        entry = gateway.table.match(scope["method"], path)
+        entry = self._match(scope["method"], path)
         if entry is None:
             if gateway.legacy_app is None:  # Flask retired: nothing else can answer it
                 await _answer_not_found(send)
@@ -143,6 +148,19 @@ class RouteDispatcher:
             gateway.observe(entry, outcome, time.perf_counter() - started, client_key(scope))
         if recorded is not None and recorded[1].status:
             gateway.recorder.sampled(entry, scope, recorded[0], recorded[1], outcome.side)
+
+    def _match(self, method: str, path: str) -> RouteEntry | None:
+        table = self.gateway.table
+        if table is not self._matched_in:  # a new manifest, rollback or override
+            self._matched, self._matched_in = {}, table
+        key = (method, path)
+        try:
+            return self._matched[key]
+        except KeyError:
+            entry = table.match(method, path)
+            if len(self._matched) < MATCH_CACHE_SIZE:  # ids in paths: bounded
+                self._matched[key] = entry
+            return entry
 
     async def _serve(
         self,

@@ -97,6 +97,56 @@ def _git(cwd: Path, *args: str) -> str:
     ).stdout
 
 
+@dataclass(frozen=True)
+class OnAsync:
+    """A route's time on `async`: since when without a break (None: the file does not say
+    `async`), and what sends it back to Flask all the same (a pin, a flip to another
+    status, an automatic rollback still in force), if anything."""
+
+    since: datetime | None
+    blocking: str | None
+
+
+def time_on_async(
+    manifest: Manifest,
+    *,
+    decisions: list[dict[str, Any]],
+    rollbacks: list[dict[str, Any]],
+    overrides: list[dict[str, Any]],
+    since: dict[str, datetime | None] | None = None,
+) -> dict[str, OnAsync]:
+    """Every route's run of `async` (the evidence `retire` and `routes` judge on); `since`:
+    `async_since_from_file(manifest)`, when the caller has it already."""
+    since = dict(async_since_from_file(manifest) if since is None else since)
+    for route_id, at in list(since.items()):
+        if at is None:
+            continue
+        off = [
+            naive(row["created_at"])
+            for row in decisions
+            if row["route_id"] == route_id and row.get("status") not in (None, "async")
+        ] + [naive(row["created_at"]) for row in rollbacks if row["route_id"] == route_id]
+        last_off = max(off, default=None)
+        if last_off is not None and last_off > at:
+            back = [
+                naive(row["created_at"])
+                for row in decisions
+                if row["route_id"] == route_id
+                and row.get("status") == "async"
+                and naive(row["created_at"]) > last_off
+            ]
+            since[route_id] = min(back, default=last_off)
+    blocking = {
+        row["route_id"]: f"{row['kind']} to {row['status']}"
+        for row in overrides
+        if row["status"] != "async"
+    }
+    blocking.update(
+        {row["route_id"]: "rolled back" for row in rollbacks if row.get("cleared_at") is None}
+    )
+    return {route_id: OnAsync(at, blocking.get(route_id)) for route_id, at in since.items()}
+
+
 def retirement(
     manifest: Manifest,
     *,
@@ -109,33 +159,11 @@ def retirement(
     """Every legacy file's verdict. `decisions`, `rollbacks` (all, cleared or not) and the
     live `overrides` come from the database."""
     now = now or _now()
-    since = async_since_from_file(manifest)
-    for route_id, at in list(since.items()):
-        if at is None:
-            continue
-        off = [
-            _naive(row["created_at"])
-            for row in decisions
-            if row["route_id"] == route_id and row.get("status") not in (None, "async")
-        ] + [_naive(row["created_at"]) for row in rollbacks if row["route_id"] == route_id]
-        last_off = max(off, default=None)
-        if last_off is not None and last_off > at:
-            back = [
-                _naive(row["created_at"])
-                for row in decisions
-                if row["route_id"] == route_id
-                and row.get("status") == "async"
-                and _naive(row["created_at"]) > last_off
-            ]
-            since[route_id] = min(back, default=last_off)
-    blocking = {
-        row["route_id"]: f"{row['kind']} to {row['status']}"
-        for row in overrides
-        if row["status"] != "async"
-    }
-    blocking.update(
-        {row["route_id"]: "rolled back" for row in rollbacks if row.get("cleared_at") is None}
+    on_async = time_on_async(
+        manifest, decisions=decisions, rollbacks=rollbacks, overrides=overrides
     )
+    since = {route_id: state.since for route_id, state in on_async.items()}
+    blocking = {route_id: state.blocking for route_id, state in on_async.items() if state.blocking}
     by_file: dict[str, list[str]] = {}
     for entry in manifest.entries.values():
         if entry.legacy_file:
@@ -150,7 +178,7 @@ def retirement(
             elif route_id in blocking:
                 reasons.append(f"{route_id}: {blocking[route_id]}")
             elif (at := since[route_id]) is not None and now - at < min_age:
-                reasons.append(f"{route_id} on async for {_age(now - at)}, needs {_age(min_age)}")
+                reasons.append(f"{route_id} on async for {age(now - at)}, needs {age(min_age)}")
         starts = [at for route_id in route_ids if (at := since[route_id]) is not None]
         latest = max(starts) if len(starts) == len(route_ids) else None
         if reasons:
@@ -165,13 +193,14 @@ def retirement(
     return verdicts
 
 
-def _naive(value: Any) -> datetime:
+def naive(value: Any) -> datetime:
+    """A database or ISO timestamp as naive UTC."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value.rstrip("Z"))
     return value.replace(tzinfo=None) if value.tzinfo else value
 
 
-def _age(delta: timedelta) -> str:
+def age(delta: timedelta) -> str:
     if delta >= timedelta(days=1):
         return f"{delta.days} days"
     return f"{int(delta.total_seconds() // 3600)} hours"

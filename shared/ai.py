@@ -12,6 +12,7 @@ import httpx
 import openai
 
 from shared.errors import ApiError
+from shared.jobs.retry import retry_after_seconds
 from shared.settings import Settings
 
 EXTRACTIVE_MODEL = "extractive"
@@ -33,6 +34,31 @@ CLOSINGS = {
     "optimistic": "Plenty to look forward to.",
     "critical": "Worth reading with a sceptical eye.",
 }
+
+
+class AIServiceError(ApiError):
+    """The AI service failed: a 502 or 504 to a request; a job also asks whether trying
+    again later may help (`retryable`: 429, 5xx, a timeout, a dropped connection) and how
+    long the service asked it to wait (`wait_seconds`, its `Retry-After`)."""
+
+    def __init__(
+        self, code: str, message: str, *, retryable: bool, wait_seconds: float | None = None
+    ) -> None:
+        super().__init__(code, message)  # no `retry_after`: the client gets no Retry-After
+        self.retryable = retryable
+        self.wait_seconds = wait_seconds
+
+
+def _failure(exc: openai.APIError) -> AIServiceError:
+    message = f"the AI service failed: {type(exc).__name__}"
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        wait = retry_after_seconds(exc.response.headers.get("retry-after"))
+        busy = status == 429 or status >= 500
+        return AIServiceError("upstream_error", message, retryable=busy, wait_seconds=wait)
+    # A refused, dropped or broken connection may work next time.
+    retryable = isinstance(exc, openai.APIConnectionError)
+    return AIServiceError("upstream_error", message, retryable=retryable)
 
 
 class DigestWriter:
@@ -75,13 +101,13 @@ class DigestWriter:
                     ],
                 )
         except (openai.APITimeoutError, TimeoutError):
-            raise ApiError(
-                "upstream_timeout", f"the AI service did not answer within {self.timeout:g} s"
+            raise AIServiceError(
+                "upstream_timeout",
+                f"the AI service did not answer within {self.timeout:g} s",
+                retryable=True,
             ) from None
         except openai.APIError as exc:  # an error status, a refused or broken connection
-            raise ApiError(
-                "upstream_error", f"the AI service failed: {type(exc).__name__}"
-            ) from None
+            raise _failure(exc) from None
         return completion_text(raw.content)
 
 

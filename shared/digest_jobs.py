@@ -13,12 +13,13 @@ import logging
 import uuid
 from typing import TYPE_CHECKING
 
-from shared.ai import DigestWriter
+from shared.ai import AIServiceError, DigestWriter
 from shared.database.engine import Database
 from shared.database.queries.digest_jobs import create_job, job_to_build, set_job_status
 from shared.digest import DigestParams, generate_digest
 from shared.digest_params import stored_params
 from shared.errors import ApiError
+from shared.jobs.retry import UpstreamBusy
 
 if TYPE_CHECKING:
     from shared.jobs.queue import JobQueue
@@ -54,11 +55,20 @@ async def fail_digest_job(db: Database, *, job_id: str, error: str) -> None:
 
 
 async def run_digest_job(
-    *, db: Database, writer: DigestWriter, job_id: str, requeued_on_cancel: bool
+    *,
+    db: Database,
+    writer: DigestWriter,
+    job_id: str,
+    requeued_on_cancel: bool,
+    last_attempt: bool = True,
 ) -> None:
     """queued -> running -> done | failed. Cut short (a worker's shutdown), the job reads
     `queued` again when the queue keeps it for another run (`requeued_on_cancel`), else
-    `failed`: it is never left `running` by a worker that is still alive."""
+    `failed`: it is never left `running` by a worker that is still alive.
+
+    A busy AI service (429, 5xx, a timeout) puts the job back to `queued` and raises
+    `UpstreamBusy`, for the queue to run it again later, unless this is its
+    `last_attempt`: then it ends `failed` with the reason, as any other AI failure does."""
     job = await job_to_build(db, job_id=job_id)
     if job is None:  # finished already (a retry after a stall), or its row is gone
         return
@@ -66,7 +76,13 @@ async def run_digest_job(
     try:
         await set_job_status(db, job_id=job_id, status="running")
         digest = await generate_digest(db=db, writer=writer, params=params, user_id=job["user_id"])
-    except ApiError as exc:  # the AI failed or timed out: the client sees why
+    except AIServiceError as exc:
+        if exc.retryable and not last_attempt:
+            await set_job_status(db, job_id=job_id, status="queued")
+            raise UpstreamBusy(exc.message, retry_after=exc.wait_seconds) from None
+        await set_job_status(db, job_id=job_id, status="failed", error=exc.message)
+        return
+    except ApiError as exc:  # the AI answered nonsense: the client sees why
         await set_job_status(db, job_id=job_id, status="failed", error=exc.message)
         return
     except asyncio.CancelledError:

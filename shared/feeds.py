@@ -304,8 +304,11 @@ def sync_feed_client() -> httpx.Client:
 # --- storing ------------------------------------------------------------------------------
 
 
-async def store_pull(db: Database, *, pull: FeedPull, actor: str, trigger: str) -> dict[str, Any]:
-    """Store the new items and the outcome on the source; the per-source result."""
+async def store_pull(
+    db: Database, *, pull: FeedPull, actor: str, trigger: str, run: str | None = None
+) -> dict[str, Any]:
+    """Store the new items and the outcome on the source; the per-source result (`run`:
+    the ingest run this fetch belongs to, see shared/ingest.py)."""
     error = pull.error
     try:
         inserted = await record_feed_fetch(
@@ -316,6 +319,7 @@ async def store_pull(db: Database, *, pull: FeedPull, actor: str, trigger: str) 
             error=error,
             fetched_at=utcnow(),
             trigger=trigger,
+            run=run,
         )
     except DatabaseUnavailable:
         raise

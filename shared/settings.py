@@ -59,8 +59,12 @@ class Settings(BaseSettings):
     feed_timeout_seconds: float = 10.0
     feed_max_bytes: int = 5 * 1024 * 1024
     ingest_concurrency: int = 8
-    # Digest broadcast through the Telegram Bot API; a message slower than the timeout fails.
-    broadcast_concurrency: int = 10
+    # Scheduled ingest (a periodic job, one run at a time across all workers): every this
+    # many seconds; 0 is off. It must divide a minute, an hour or a day evenly (a cron).
+    ingest_interval_seconds: int = 0
+    # `POST /admin/api/ingest` waits this long for its run; past it, 202 and the progress.
+    ingest_wait_seconds: float = 120.0
+    # Telegram Bot API calls (broadcast messages): one slower than this fails, and is retried.
     telegram_timeout_seconds: float = 10.0
     # Background jobs on procrastinate (shared/jobs): durable on PostgreSQL, in-process and
     # in memory on SQLite. The gateway runs a worker of its own unless this is off (then
@@ -109,6 +113,16 @@ class Settings(BaseSettings):
         from shared.database.url import resolve
 
         resolve(value)  # a URL no driver can use is refused at startup, with what to change
+        return value
+
+    @field_validator("ingest_interval_seconds")
+    @classmethod
+    def _ingest_interval_as_cron(cls, value: int) -> int:
+        # Imported here: shared.jobs imports these settings.
+        from shared.jobs.schedule import interval_cron
+
+        if value:
+            interval_cron(value)  # refused at startup with the intervals a cron can keep
         return value
 
     @field_validator("auth_failure_limit")

@@ -102,6 +102,17 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def private_database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database of the module's own: for tests whose gateway-wide state (rollbacks,
+    operator decisions) must not meet the session's other gateways, which run other
+    manifests and would see a changed entry."""
+    base = base_url_for(request.param)
+    url = asyncio.run(_migrated_scratch(base, "private"))
+    yield url
+    asyncio.run(drop_scratch_database(url, base_url=base))
+
+
 @pytest.fixture(scope="session", params=["legacy", "async"])
 def half(request: pytest.FixtureRequest) -> str:
     return request.param

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from async_api.admin import service
 from async_api.admin.schemas import (
     AuditPage,
     BroadcastResponse,
+    BroadcastStatusResponse,
     FetchResult,
+    IngestProgress,
     IngestResponse,
     NewsResponse,
     SourceResponse,
@@ -27,6 +29,7 @@ from async_api.errors import error_responses
 from shared.contracts.admin import (
     AuditQuery,
     BlockUser,
+    BroadcastPath,
     BroadcastRequest,
     NewsCreate,
     NewsPath,
@@ -37,6 +40,7 @@ from shared.contracts.admin import (
     UserSearchQuery,
 )
 from shared.database.queries import admin as queries
+from shared.ingest import PROGRESS_PATH, ingest_answer
 from shared.web.admin import admin_page as render_admin_page
 
 # Routes with a JSON body read it with `json_body`, after the admin check and the path,
@@ -180,10 +184,30 @@ async def fetch_source(actor: Admin, rt: RuntimeDep, path: Annotated[SourcePath,
     "/admin/api/ingest",
     name="admin.ingest",
     response_model=IngestResponse,
-    responses=error_responses(*ADMIN_ERRORS),
+    responses={
+        202: {
+            "model": IngestProgress,
+            "description": "The run is still queued or running after INGEST_WAIT_SECONDS: "
+            "its progress (`GET /admin/api/ingest` follows it)",
+        },
+        **error_responses(*ADMIN_ERRORS),
+    },
 )
-async def ingest(actor: Admin, rt: RuntimeDep) -> dict:
-    return await service.ingest(db=rt.db, http=rt.http, settings=rt.settings, actor=actor)
+async def ingest(actor: Admin, rt: RuntimeDep) -> Any:
+    status, body = ingest_answer(await service.ingest(rt=rt, actor=actor))
+    if status == 202:
+        return JSONResponse(body, status_code=202, headers={"Location": PROGRESS_PATH})
+    return body
+
+
+@router.get(
+    "/admin/api/ingest",
+    name="admin.ingest_progress",
+    response_model=IngestProgress,
+    responses=error_responses(404, *ADMIN_ERRORS),
+)
+async def ingest_progress(_actor: Admin, db: Db) -> dict:
+    return await service.ingest_progress(db=db)
 
 
 # --- news ----------------------------------------------------------------------------------
@@ -239,9 +263,19 @@ async def broadcast_digest(actor: Admin, rt: RuntimeDep, raw: Request) -> dict:
     return await service.broadcast(
         db=rt.db,
         writer=rt.writer,
-        http=rt.http,
+        jobs=rt.jobs,
         settings=rt.settings,
         actor=actor,
         category=request.category,
         dry_run=request.dry_run,
     )
+
+
+@router.get(
+    "/admin/api/digest/broadcast/{broadcast_id:int}",
+    name="admin.get_broadcast",
+    response_model=BroadcastStatusResponse,
+    responses=error_responses(400, 404, *ADMIN_ERRORS),
+)
+async def get_broadcast(_actor: Admin, db: Db, path: Annotated[BroadcastPath, Path()]) -> dict:
+    return {"broadcast": await service.broadcast_status(db=db, broadcast_id=path.broadcast_id)}

@@ -101,6 +101,25 @@ class IngestResponse(BaseModel):
     failed: int
 
 
+class IngestProgress(BaseModel):
+    """An ingest run: `state` queued, running, done or failed (with `error`)."""
+
+    run: str
+    trigger: str
+    actor: str
+    state: str
+    requested_at: str
+    started_at: str | None
+    finished_at: str | None
+    total: int | None
+    done: int
+    error: str | None
+    sources: list[SourceIngest]
+    fetched: int
+    inserted: int
+    failed: int
+
+
 class NewsResponse(BaseModel):
     news: NewsItem
 
@@ -125,7 +144,26 @@ class BroadcastResponse(BaseModel):
     recipients: int
     sent: int
     failed: int
+    pending: int  # messages whose jobs have not finished (all of them, when just started)
     failures: dict[str, int]  # why messages failed -> how many
     dry_run: bool
+    broadcast_id: int | None  # None for a dry run: nothing is recorded
     digest_id: int | None
     text: str
+
+
+class Broadcast(BaseModel):
+    broadcast_id: int
+    category: str | None
+    digest_id: int | None
+    recipients: int
+    sent: int
+    failed: int
+    pending: int
+    failures: dict[str, int]
+    text: str
+    created_at: str
+
+
+class BroadcastStatusResponse(BaseModel):
+    broadcast: Broadcast

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -11,17 +10,19 @@ from shared.ai import DigestWriter
 from shared.broadcast import (
     broadcast_result,
     plan_broadcast,
-    record_broadcast,
     require_bot_token,
-    send_message,
-    send_message_url,
+    start_broadcast,
 )
 from shared.contracts.common import page
 from shared.database.engine import Database
 from shared.database.queries import admin as queries
 from shared.database.queries.audit import audit_entries
+from shared.database.queries.broadcasts import broadcast_by_id
 from shared.errors import not_found
-from shared.feeds import FeedPull, fetch_result, ingest_summary, pull_feed, store_pull
+from shared.feeds import fetch_result, pull_feed, store_pull
+from shared.ingest import no_run, request_ingest, run_progress, wait_for_run
+from shared.jobs.queue import JobQueue
+from shared.runtime import Runtime
 from shared.settings import Settings
 
 
@@ -59,22 +60,18 @@ async def fetch_source(
     return fetch_result(await store_pull(db, pull=pull, actor=actor, trigger="fetch"))
 
 
-async def ingest(
-    *, db: Database, http: httpx.AsyncClient, settings: Settings, actor: str
-) -> dict[str, Any]:
-    """Every enabled source's feed fetched concurrently, `ingest_concurrency` at a time."""
-    limit = asyncio.Semaphore(max(1, settings.ingest_concurrency))
+async def ingest(*, rt: Runtime, actor: str) -> dict[str, Any]:
+    """Ask for an ingest run (or join the one queued or running) and wait for it: its
+    progress once done or failed, or after INGEST_WAIT_SECONDS."""
+    run = await request_ingest(db=rt.db, jobs=rt.jobs, actor=actor, trigger="admin")
+    return await wait_for_run(rt.db, run=run, seconds=rt.settings.ingest_wait_seconds)
 
-    async def pull(source: dict[str, Any]) -> FeedPull:
-        async with limit:
-            return await pull_feed(http, source, settings)
 
-    sources = await queries.enabled_sources(db)
-    pulls = await asyncio.gather(*(pull(source) for source in sources))
-    # Stored one after another by source id, as the legacy half does: whichever half
-    # ingests, the same news ids and the same audit rows in the same order.
-    results = [await store_pull(db, pull=p, actor=actor, trigger="ingest") for p in pulls]
-    return ingest_summary(results)
+async def ingest_progress(*, db: Database) -> dict[str, Any]:
+    progress = await run_progress(db)
+    if progress is None:
+        raise no_run()
+    return progress
 
 
 async def audit_page(*, db: Database, limit: int, offset: int) -> dict[str, Any]:
@@ -86,31 +83,22 @@ async def broadcast(
     *,
     db: Database,
     writer: DigestWriter,
-    http: httpx.AsyncClient,
+    jobs: JobQueue,
     settings: Settings,
     actor: str,
     category: str | None,
     dry_run: bool,
 ) -> dict[str, Any]:
+    """Recorded with a job per message (sent by workers); a dry run only previews."""
     require_bot_token(settings, dry_run=dry_run)
     plan = await plan_broadcast(db=db, writer=writer, category=category, dry_run=dry_run)
-    failures: list[str | None] = []
-    if not dry_run and plan.chat_ids:
-        url = send_message_url(settings)
-        limit = asyncio.Semaphore(max(1, settings.broadcast_concurrency))
+    if dry_run:
+        return broadcast_result(plan, broadcast_id=None)
+    return await start_broadcast(db=db, jobs=jobs, plan=plan, actor=actor, category=category)
 
-        async def send(chat_id: int) -> str | None:
-            async with limit:
-                return await send_message(
-                    http,
-                    url=url,
-                    chat_id=chat_id,
-                    text=plan.text,
-                    time_limit=settings.telegram_timeout_seconds,
-                )
 
-        failures = list(await asyncio.gather(*(send(chat_id) for chat_id in plan.chat_ids)))
-    result = broadcast_result(plan, failures=failures, dry_run=dry_run)
-    if not dry_run:
-        await record_broadcast(db, actor=actor, category=category, result=result)
-    return result
+async def broadcast_status(*, db: Database, broadcast_id: int) -> dict[str, Any]:
+    found = await broadcast_by_id(db, broadcast_id=broadcast_id)
+    if found is None:
+        raise not_found("broadcast")
+    return found

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from async_api.contract_json import ContractJSON
 from async_api.deps import Db, InitData, RuntimeDep
 from async_api.errors import error_responses
 from async_api.identity import current_user
@@ -33,9 +34,9 @@ router = APIRouter(tags=["news"])
     response_model=LatestNewsResponse,
     responses=error_responses(400, 503),
 )
-async def latest_news(db: Db, params: Annotated[LatestNewsQuery, Query()]) -> dict:
+async def latest_news(db: Db, params: Annotated[LatestNewsQuery, Query()]) -> ContractJSON:
     items = await service.latest_news(db=db, category=params.category, limit=params.limit)
-    return {"news": items, "count": len(items)}
+    return ContractJSON({"news": items, "count": len(items)})
 
 
 @router.get(
@@ -90,8 +91,8 @@ async def news_stats(db: Db) -> dict[str, Any]:
     response_model=NewsPage,
     responses=error_responses(400, 503),
 )
-async def list_news(db: Db, params: Annotated[NewsListQuery, Query()]) -> dict[str, Any]:
-    return await service.news_page(
+async def list_news(db: Db, params: Annotated[NewsListQuery, Query()]) -> ContractJSON:
+    found = await service.news_page(
         db=db,
         categories=params.categories,
         source=params.source,
@@ -101,6 +102,7 @@ async def list_news(db: Db, params: Annotated[NewsListQuery, Query()]) -> dict[s
         limit=params.limit,
         offset=params.offset,
     )
+    return ContractJSON(found)
 
 
 @router.get(

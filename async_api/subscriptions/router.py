@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from async_api.contract_json import ContractJSON
 from async_api.deps import InitData, RuntimeDep
 from async_api.errors import USER_ERRORS
 from async_api.identity import current_user
@@ -26,9 +27,9 @@ router = APIRouter(tags=["subscriptions"])
 )
 async def get_subscriptions(
     rt: RuntimeDep, params: Annotated[UserQuery, Query()], init_data: InitData = None
-) -> dict:
+) -> ContractJSON:
     user = await current_user(rt, init_data=init_data, user_id=params.user_id)
-    return await service.subscriptions_of(db=rt.db, user_id=user["id"])
+    return ContractJSON(await service.subscriptions_of(db=rt.db, user_id=user["id"]))
 
 
 @router.post(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
+from async_api.contract_json import ContractJSON
 from async_api.deps import Db, InitData, RuntimeDep
 from async_api.errors import error_responses
 from async_api.identity import current_user, request_client
@@ -113,8 +114,9 @@ async def auth(rt: RuntimeDep, signing_in: AuthRequest) -> dict[str, Any]:
 )
 async def feed(
     rt: RuntimeDep, params: Annotated[FeedQuery, Query()], init_data: InitData = None
-) -> dict[str, Any]:
+) -> ContractJSON:
     user = await current_user(rt, init_data=init_data, user_id=params.user_id)
-    return await service.feed(
+    found = await service.feed(
         db=rt.db, user_id=user["id"], limit=params.limit, offset=params.offset
     )
+    return ContractJSON(found)

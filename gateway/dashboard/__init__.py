@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from gateway import store
-from gateway.manifest import STATUSES
+from gateway import readiness, store
+from gateway.manifest import STATUSES, Manifest
+from shared.ingest import run_progress
+from shared.jobs.stats import job_figures
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -35,6 +37,7 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
     recent: list[dict[str, Any]] = []
     database_error = None
     decisions: list[dict[str, Any]] = []
+    evidence: dict[str, Any] = {}  # what readiness judges on (gateway/readiness.py)
     # Requests, errors and fallbacks: every worker of this host, from its Prometheus figures.
     traffic = await asyncio.to_thread(gateway.metrics.route_figures)
     workers = await asyncio.to_thread(gateway.metrics.workers)
@@ -43,6 +46,7 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
             counters = await store.counters(gateway.runtime.db)
             recent = await store.shadow_results(gateway.runtime.db, limit=25)
             decisions = await store.decisions(gateway.runtime.db, limit=25)
+            evidence = await readiness.database_figures(gateway.runtime.db)
         except Exception as exc:  # the dashboard still shows what this worker knows
             database_error = f"{type(exc).__name__}: {exc}"
     for (route_id, name), amount in gateway.metrics.pending.items():
@@ -52,7 +56,7 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
     if gateway.runtime is not None:
         latencies = {(r["route_id"], r["side"]): r for r in gateway.runtime.stats.by_route()}
 
-    routes = []
+    routes: list[dict[str, Any]] = []
     by_file: dict[str, Counter[str]] = {}
     for entry in file_manifest.entries.values():
         figures = counters.get(entry.id, {})
@@ -99,6 +103,11 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
         )
         file = entry.legacy_file or "(async only)"
         by_file.setdefault(file, Counter())[entry.status] += 1
+    verdicts = await asyncio.to_thread(
+        _readiness, file_manifest, counters, evidence, {r["id"]: r["sides"] for r in routes}
+    )
+    for route in routes:
+        route["readiness"] = verdicts[route["id"]].describe()
     counts = file_manifest.counts()
     total = sum(counts.values())
     return {
@@ -118,13 +127,62 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
             },
         },
         "routes": routes,
+        "readiness": {
+            verdict: sum(1 for found in verdicts.values() if found.verdict == verdict)
+            for verdict in readiness.VERDICTS
+        },
         "traffic": {"scope": "host" if gateway.metrics.host_dir else "process", "workers": workers},
         "mismatches": [_mismatch(row) for row in recent],
         "rollbacks": list(gateway.rollbacks.values()),
         "decisions": decisions,
+        "jobs": await _jobs(gateway),
         "runtime": gateway.runtime_facts(),
         "database_error": database_error,
     }
+
+
+def _readiness(
+    manifest: Manifest,
+    counters: dict[str, dict[str, int]],
+    evidence: dict[str, Any],
+    served: dict[str, dict[str, dict[str, Any]]],
+) -> dict[str, readiness.Readiness]:
+    """Every route's verdict (in a thread: it reads the parity files and the manifest's
+    git history, both cached)."""
+    decisions = evidence.get("decisions", [])
+    rollbacks = evidence.get("rollbacks", [])
+    overrides = evidence.get("overrides", [])
+    return readiness.readiness(
+        manifest,
+        counters=counters,
+        recordings=evidence.get("recordings", {}),
+        decisions=decisions,
+        rollbacks=rollbacks,
+        overrides=overrides,
+        canary_runs=evidence.get("canary_runs", {}),
+        served=served,
+        corpus=readiness.case_counts(),
+        committed=readiness.committed_counts(),
+        on_async=readiness.cached_time_on_async(
+            manifest, decisions=decisions, rollbacks=rollbacks, overrides=overrides
+        ),
+    )
+
+
+async def _jobs(gateway: Gateway) -> dict[str, Any]:
+    """The job queue per task (every worker's: read from the queue) and the latest ingest."""
+    jobs: dict[str, Any] = {"tasks": [], "ingest": None, "error": None, "durable": False}
+    rt = gateway.runtime
+    if rt is None:
+        return jobs
+    jobs["durable"] = rt.jobs.durable
+    try:
+        async with asyncio.timeout(3.0):  # the page must not wait on a database that is down
+            jobs["tasks"] = await job_figures(rt.jobs)
+            jobs["ingest"] = await run_progress(rt.db)
+    except Exception as exc:
+        jobs["error"] = f"{type(exc).__name__}: {exc}"
+    return jobs
 
 
 def _override(gateway: Gateway, route_id: str) -> dict[str, Any] | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 from flask import Blueprint, Response, jsonify
 
 from legacy_flask.auth import require_admin
@@ -11,14 +10,13 @@ from legacy_flask.validation import body, query
 from shared.broadcast import (
     broadcast_result,
     plan_broadcast,
-    record_broadcast,
     require_bot_token,
-    send_message_sync,
-    send_message_url,
+    start_broadcast,
 )
 from shared.contracts.admin import (
     AuditQuery,
     BlockUser,
+    BroadcastPath,
     BroadcastRequest,
     NewsCreate,
     NewsPath,
@@ -32,13 +30,16 @@ from shared.contracts.common import page
 from shared.contracts.validation import validate
 from shared.database.queries import admin as queries
 from shared.database.queries.audit import audit_entries
+from shared.database.queries.broadcasts import broadcast_by_id
 from shared.errors import not_found
-from shared.feeds import (
-    fetch_result,
-    ingest_summary,
-    pull_feed_sync,
-    store_pull,
-    sync_feed_client,
+from shared.feeds import fetch_result, pull_feed_sync, store_pull, sync_feed_client
+from shared.ingest import (
+    PROGRESS_PATH,
+    ingest_answer,
+    no_run,
+    request_ingest,
+    run_progress,
+    wait_for_run,
 )
 from shared.web.admin import admin_page as render_admin_page
 from shared.web.templating import HTML
@@ -163,13 +164,28 @@ def fetch_source(source_id: int) -> Response:
 def ingest() -> Response:
     actor = require_admin()
     rt = runtime()
-    results = []
-    # One feed after another: this half has a thread per request, not an event loop.
-    with sync_feed_client() as client:
-        for source in run(queries.enabled_sources(rt.db)):
-            pull = pull_feed_sync(client, source, rt.settings)
-            results.append(run(store_pull(rt.db, pull=pull, actor=actor, trigger="ingest")))
-    return jsonify(ingest_summary(results))
+    # The same run the async half asks for (shared/ingest.py); a worker fetches the feeds.
+    ingest_run = run(request_ingest(db=rt.db, jobs=rt.jobs, actor=actor, trigger="admin"))
+    wait = rt.settings.ingest_wait_seconds
+    progress = run(
+        wait_for_run(rt.db, run=ingest_run, seconds=wait),
+        timeout=wait + rt.settings.bridge_timeout_seconds,
+    )
+    status, answer = ingest_answer(progress)
+    response = jsonify(answer)
+    response.status_code = status
+    if status == 202:
+        response.headers["Location"] = PROGRESS_PATH
+    return response
+
+
+@admin.get("/api/ingest")
+def ingest_progress() -> Response:
+    require_admin()
+    progress = run(run_progress(runtime().db))
+    if progress is None:
+        raise no_run()
+    return jsonify(progress)
 
 
 # --- news ----------------------------------------------------------------------------------
@@ -215,22 +231,20 @@ def broadcast_digest() -> Response:
         # The AI call has its own timeout (a 504); the bridge must outwait it.
         timeout=rt.settings.ai_timeout_seconds + rt.settings.bridge_timeout_seconds,
     )
-    failures: list[str | None] = []
-    if not request.dry_run and plan.chat_ids:
-        url = send_message_url(rt.settings)
-        # One message after another, each with its own timeout.
-        with httpx.Client() as client:
-            failures = [
-                send_message_sync(
-                    client,
-                    url=url,
-                    chat_id=chat_id,
-                    text=plan.text,
-                    time_limit=rt.settings.telegram_timeout_seconds,
-                )
-                for chat_id in plan.chat_ids
-            ]
-    result = broadcast_result(plan, failures=failures, dry_run=request.dry_run)
-    if not request.dry_run:
-        run(record_broadcast(rt.db, actor=actor, category=request.category, result=result))
-    return jsonify(result)
+    if request.dry_run:
+        return jsonify(broadcast_result(plan, broadcast_id=None))
+    # Recorded with a job per message: workers send them (shared/broadcast.py).
+    started = run(
+        start_broadcast(db=rt.db, jobs=rt.jobs, plan=plan, actor=actor, category=request.category)
+    )
+    return jsonify(started)
+
+
+@admin.get("/api/digest/broadcast/<int:broadcast_id>")
+def get_broadcast(broadcast_id: int) -> Response:
+    require_admin()
+    path = validate(BroadcastPath, {"broadcast_id": broadcast_id})
+    found = run(broadcast_by_id(runtime().db, broadcast_id=path.broadcast_id))
+    if found is None:
+        raise not_found("broadcast")
+    return jsonify(broadcast=found)

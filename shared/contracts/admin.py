@@ -138,6 +138,10 @@ class NewsCreate(BaseModel):
         return value
 
 
+class BroadcastPath(BaseModel):
+    broadcast_id: RowId
+
+
 class BroadcastRequest(BaseModel):
     """`dry_run` is required: sending to every subscriber must never be a default."""
 

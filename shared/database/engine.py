@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -25,6 +26,8 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
 
 from shared.database.url import DatabaseTarget, resolve
 from shared.database.url import normalize_url as normalize_url  # where callers import it from
@@ -109,6 +112,76 @@ def _set_sqlite_isolation(sync_conn: Any, level: str | None) -> None:
     sync_conn.connection.dbapi_connection.isolation_level = level
 
 
+Params = Mapping[str, Any]
+# Statements the direct read path keeps compiled, per process (shapes, not values).
+_PLAN_CACHE_SIZE = 500
+
+
+class _ReadPlan:
+    """A SELECT compiled once for its shape: the SQL, where each bound value goes, and how
+    each column is turned into Python (what SQLAlchemy's result processors do)."""
+
+    __slots__ = ("compiled", "sql", "binds", "keys", "columns")
+
+    def __init__(self, compiled: SQLCompiler) -> None:
+        self.compiled = compiled
+        self.sql = compiled.string
+        processors: dict[str, Any] = dict(compiled._bind_processors)
+        self.binds: list[tuple[str, Any]] = [
+            (name, processors.get(name)) for name in compiled.positiontup or ()
+        ]
+        self.keys = [column.keyname for column in compiled._result_columns]
+        self.columns: list[Any] | None = None  # result processors, once the types are known
+
+    def arguments(self, bound: Sequence[Any] | None, params: Params | None) -> list[Any]:
+        """The positional values: from `params`, else from the statement they were
+        extracted from (`bound`, for a statement of the same shape as the compiled one)."""
+        values = self.compiled.construct_params(
+            dict(params) if params else None, extracted_parameters=bound, escape_names=False
+        )
+        return [
+            values[name] if process is None else process(values[name])
+            for name, process in self.binds
+        ]
+
+    def use_types(self, dialect: Any, coltypes: Sequence[Any]) -> None:
+        """Result processors for the driver's column types (asyncpg: type OIDs; SQLite: none)."""
+        types = [column.type for column in self.compiled._result_columns]
+        self.columns = [
+            column_type._cached_result_processor(dialect, coltype)
+            for column_type, coltype in zip(types, coltypes, strict=True)
+        ]
+
+    def rows(self, records: Sequence[Any]) -> list[dict[str, Any]]:
+        keys, columns = self.keys, self.columns
+        assert columns is not None
+        if not any(columns):
+            return [dict(zip(keys, record, strict=True)) for record in records]
+        return [
+            {
+                key: value if process is None else process(value)
+                for key, process, value in zip(keys, columns, record, strict=True)
+            }
+            for record in records
+        ]
+
+
+def _plan_for(statement: sa.Select, key: Any | None, dialect: Any) -> _ReadPlan | None:
+    """The direct path takes a plain positional SELECT; None sends the rest through
+    SQLAlchemy (expanding IN lists, literal-rendered values, duplicate column names)."""
+    compiled = dialect.statement_compiler(dialect, statement, cache_key=key)
+    plan = _ReadPlan(compiled)
+    if (
+        not compiled.positional
+        or compiled.post_compile_params
+        or compiled.literal_execute_params
+        or not plan.keys
+        or len(set(plan.keys)) != len(plan.keys)
+    ):
+        return None
+    return plan
+
+
 class Database:
     """The shared async DB layer both halves use.
 
@@ -140,6 +213,15 @@ class Database:
         self.last_outage = 0.0
         self._verdict = (-math.inf, False)  # the last probe: when, and its answer
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Plain reads skip SQLAlchemy's Connection: one trip to the driver, no BEGIN and
+        # ROLLBACK (see `_direct_rows`). Not behind a transaction pooler, where a statement
+        # prepared outside a transaction may be gone by the next one.
+        driver = self.target.driver
+        self.direct_reads = driver == "aiosqlite" or (
+            driver == "asyncpg" and self.pooler != "transaction"
+        )
+        # By shape (cache key) for statements built per call, by identity for built-once.
+        self._plans: dict[Any, _ReadPlan | None] = {}
         self.queries = 0
         self.loops_seen: set[int] = set()
         self.threads_seen: set[int] = set()
@@ -167,7 +249,14 @@ class Database:
         if self._engine is not None:
             return
         # A request waits at most `pool_timeout` for a connection, then answers 503.
-        options: dict[str, Any] = {"pool_pre_ping": False, "pool_timeout": self.pool_timeout}
+        # No reset on return: a `Connection` ends its own transaction when it closes, and a
+        # direct read (`_direct_rows`) opens none, so the pool's ROLLBACK would be a trip
+        # for nothing.
+        options: dict[str, Any] = {
+            "pool_pre_ping": False,
+            "pool_timeout": self.pool_timeout,
+            "pool_reset_on_return": None,
+        }
         if self.backend == "sqlite":
             database = self.target.url.database
             if database and database != ":memory:":
@@ -247,17 +336,32 @@ class Database:
             self._raise_unavailable_from(exc)
             raise
 
-    async def fetch_all(self, statement: sa.Executable) -> list[dict[str, Any]]:
+    # `params`: values for a statement built once with `sa.bindparam`s (the hot reads
+    # keep theirs at module level: neither built nor keyed again per request).
+    async def fetch_all(
+        self, statement: sa.Executable, params: Params | None = None
+    ) -> list[dict[str, Any]]:
+        rows = await self._direct(statement, params)
+        if rows is not None:
+            return rows
         async with self._read() as conn:
-            return await Transaction(self, conn).fetch_all(statement)
+            return await Transaction(self, conn).fetch_all(statement, params)
 
-    async def fetch_one(self, statement: sa.Executable) -> dict[str, Any] | None:
+    async def fetch_one(
+        self, statement: sa.Executable, params: Params | None = None
+    ) -> dict[str, Any] | None:
+        rows = await self._direct(statement, params)
+        if rows is not None:
+            return rows[0] if rows else None
         async with self._read() as conn:
-            return await Transaction(self, conn).fetch_one(statement)
+            return await Transaction(self, conn).fetch_one(statement, params)
 
-    async def scalar(self, statement: sa.Executable) -> Any:
+    async def scalar(self, statement: sa.Executable, params: Params | None = None) -> Any:
+        rows = await self._direct(statement, params)
+        if rows is not None:
+            return next(iter(rows[0].values())) if rows else None
         async with self._read() as conn:
-            return await Transaction(self, conn).scalar(statement)
+            return await Transaction(self, conn).scalar(statement, params)
 
     async def execute(self, statement: sa.Executable, params: Sequence[dict] | None = None) -> Any:
         async with self.transaction() as tx:
@@ -265,6 +369,84 @@ class Database:
 
     async def ping(self) -> None:
         await self.scalar(sa.select(1))
+
+    async def _direct(
+        self, statement: sa.Executable, params: Params | None
+    ) -> list[dict[str, Any]] | None:
+        """The rows of a plain SELECT read straight through the driver, or None when the
+        statement (or the moment: a pinned connection) is for the SQLAlchemy path.
+
+        Compiled once per shape (SQLAlchemy's cache key), run as one driver call outside a
+        transaction: asyncpg's `fetch` (its own prepared-statement cache) or aiosqlite's
+        `execute_fetchall` (one trip to its thread), where the SQLAlchemy path makes
+        BEGIN, the query and ROLLBACK, or five trips to the SQLite thread. A failure is
+        not interpreted here: the statement runs again on the SQLAlchemy path, which maps
+        an outage to the 503 and a bug to the 500 as every other query does."""
+        if not self.direct_reads or not isinstance(statement, sa.Select):
+            return None
+        if _pinned.get() is not None:
+            return None
+        plans = self._plans
+        if params is not None:  # built once: its plan is found by the statement itself
+            try:
+                plan = plans[statement]
+            except KeyError:
+                if len(plans) >= _PLAN_CACHE_SIZE:
+                    plans.clear()
+                plan = plans[statement] = _plan_for(statement, None, self.engine.dialect)
+            bound: Any = None
+        else:  # built per call: found by its shape, SQLAlchemy's cache key
+            key = statement._generate_cache_key()
+            if key is None:
+                return None
+            try:
+                plan = plans[key.key]
+            except KeyError:
+                if len(plans) >= _PLAN_CACHE_SIZE:
+                    plans.clear()
+                plan = plans[key.key] = _plan_for(statement, key, self.engine.dialect)
+            bound = key.bindparams
+        if plan is None:
+            return None
+        try:
+            arguments = plan.arguments(bound, params)
+        except SQLAlchemyError:  # a value SQLAlchemy resolves at execution (`.params()`)
+            return None
+        try:
+            return await self._direct_rows(plan, arguments)
+        except PoolTimeout as exc:
+            raise DatabaseUnavailable(busy=True) from exc
+        except Exception as exc:
+            log.debug("direct read failed (%r); again through SQLAlchemy", exc)
+            return None
+
+    async def _direct_rows(self, plan: _ReadPlan, arguments: list[Any]) -> list[dict[str, Any]]:
+        # Checking out may connect, which the async dialects do inside a greenlet.
+        pooled = await greenlet_spawn(self.engine.sync_engine.raw_connection)
+        try:
+            await self._before_query()
+            driver = pooled.driver_connection
+            assert driver is not None
+            if self.backend == "sqlite":
+                if plan.columns is None:
+                    plan.use_types(self.engine.dialect, [None] * len(plan.keys))
+                records = await driver.execute_fetchall(plan.sql, arguments)
+            else:
+                if plan.columns is None:  # the column types, once, for the result processors
+                    described = await driver.prepare(plan.sql)
+                    oids = [attribute.type.oid for attribute in described.get_attributes()]
+                    plan.use_types(self.engine.dialect, oids)
+                records = await driver.fetch(plan.sql, *arguments)
+        except BaseException:
+            # Whatever state a failed or cancelled call left the connection in, it is not
+            # handed to the next request.
+            with contextlib.suppress(Exception):
+                pooled.invalidate()
+            raise
+        finally:
+            pooled.close()
+        self.last_success = time.monotonic()
+        return plan.rows(records)
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
@@ -354,24 +536,33 @@ class Transaction:
         self.db = db
         self.conn = conn
 
-    async def execute(self, statement: sa.Executable, params: Sequence[dict] | None = None) -> Any:
+    async def execute(
+        self, statement: sa.Executable, params: Sequence[dict] | Params | None = None
+    ) -> Any:
+        """`params`: a list of dicts runs the statement once per dict; one mapping, once."""
         await self.db._before_query()
-        if params is not None:
+        if isinstance(params, Mapping):
+            result = await self.conn.execute(statement, dict(params))
+        elif params is not None:
             result = await self.conn.execute(statement, list(params))
         else:
             result = await self.conn.execute(statement)
         self.db.last_success = time.monotonic()
         return result
 
-    async def fetch_all(self, statement: sa.Executable) -> list[dict[str, Any]]:
-        result = await self.execute(statement)
+    async def fetch_all(
+        self, statement: sa.Executable, params: Params | None = None
+    ) -> list[dict[str, Any]]:
+        result = await self.execute(statement, params)
         return [dict(row) for row in result.mappings().all()]
 
-    async def fetch_one(self, statement: sa.Executable) -> dict[str, Any] | None:
-        result = await self.execute(statement)
+    async def fetch_one(
+        self, statement: sa.Executable, params: Params | None = None
+    ) -> dict[str, Any] | None:
+        result = await self.execute(statement, params)
         row = result.mappings().first()
         return dict(row) if row is not None else None
 
-    async def scalar(self, statement: sa.Executable) -> Any:
-        result = await self.execute(statement)
+    async def scalar(self, statement: sa.Executable, params: Params | None = None) -> Any:
+        result = await self.execute(statement, params)
         return result.scalar()

@@ -226,6 +226,45 @@ audit_log = sa.Table(
     **_SQLITE,
 )
 
+broadcasts = sa.Table(
+    "broadcasts",
+    metadata,
+    _id(),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("category", sa.String(40)),
+    sa.Column("digest_id", _DigestId, sa.ForeignKey("digests.id", ondelete="SET NULL")),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    **_SQLITE,
+)
+
+# A message each; `status` is pending, sent or failed (with `error`), set by its job.
+broadcast_recipients = sa.Table(
+    "broadcast_recipients",
+    metadata,
+    _id(),
+    sa.Column(
+        "broadcast_id",
+        sa.Integer,
+        sa.ForeignKey("broadcasts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("broadcast_id", "chat_id", name="uq_broadcast_recipients_broadcast_id"),
+    **_SQLITE,
+)
+
+# Messages started in each Unix second, by every worker: Telegram's rate, kept together.
+broadcast_send_slots = sa.Table(
+    "broadcast_send_slots",
+    metadata,
+    sa.Column("second", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("used", sa.Integer, nullable=False),
+)
+
 # -- the gateway's own tables: shared by every worker, so one report covers them all ----
 
 gateway_shadow_results = sa.Table(
@@ -354,6 +393,9 @@ TABLES: tuple[sa.Table, ...] = (
     analytics_events,
     app_config,
     audit_log,
+    broadcasts,
+    broadcast_recipients,
+    broadcast_send_slots,
     gateway_shadow_results,
     gateway_counters,
     gateway_rollbacks,

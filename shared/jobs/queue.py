@@ -26,8 +26,10 @@ from procrastinate.testing import InMemoryConnector
 
 from shared.database.engine import Database, Transaction
 from shared.database.url import libpq_url, resolve
+from shared.ingest import lock_name
 from shared.jobs import tasks
 from shared.jobs.retry import UpstreamRetry
+from shared.jobs.schedule import interval_cron
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,6 +42,14 @@ _DEFER = sa.text(
     "CAST(:queue AS varchar), CAST(:task AS varchar), CAST(:priority AS integer),"
     " CAST(:lock AS text), CAST(:queueing_lock AS text), CAST(:args AS jsonb),"
     " CAST(NULL AS timestamptz))::procrastinate_job_to_defer_v1])) AS id"
+)
+# Many jobs of one task in one call: `:args` is a JSON array of their arguments, in order.
+_DEFER_MANY = sa.text(
+    "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY(SELECT ROW("
+    "CAST(:queue AS varchar), CAST(:task AS varchar), 0, CAST(NULL AS text),"
+    " CAST(NULL AS text), job.args, CAST(NULL AS timestamptz))::procrastinate_job_to_defer_v1"
+    " FROM jsonb_array_elements(CAST(:args AS jsonb)) WITH ORDINALITY AS job(args, n)"
+    " ORDER BY job.n))) AS id"
 )
 
 
@@ -81,6 +91,30 @@ def build_app(settings: Settings) -> procrastinate.App:
         queueing_lock=tasks.RETRY_STALLED,  # one pending sweep at a time
     )(tasks.retry_stalled_jobs)
     app.periodic(cron=stall_cron(settings.jobs_stalled_check_seconds))(retry_stalled)
+    # Feed ingest: one run at a time across all workers (`lock`), one waiting (`queueing_lock`);
+    # a run cut short by a worker's shutdown goes back to the queue and resumes.
+    app.task(
+        name=tasks.INGEST_FEEDS,
+        queue=queue,
+        pass_context=True,
+        retry=retry,
+        lock=lock_name(queue),
+        queueing_lock=lock_name(queue),
+    )(tasks.ingest_feeds)
+    schedule_ingest = app.task(
+        name=tasks.SCHEDULE_INGEST,
+        queue=queue,
+        pass_context=True,
+        queueing_lock=f"{queue}:{tasks.SCHEDULE_INGEST}",
+    )(tasks.schedule_ingest)
+    if settings.ingest_interval_seconds:  # INGEST_INTERVAL_SECONDS=0: no schedule
+        # Deferred once per tick by all the workers of this queue (`periodic_id`: deployments
+        # sharing a database each get their ticks).
+        cron = interval_cron(settings.ingest_interval_seconds)
+        app.periodic(cron=cron, periodic_id=queue)(schedule_ingest)
+    app.task(name=tasks.SEND_BROADCAST_MESSAGE, queue=queue, pass_context=True, retry=retry)(
+        tasks.send_broadcast_message
+    )
     return app
 
 
@@ -94,18 +128,34 @@ class JobTransaction:
 
     async def defer(self, task_name: str, **task_kwargs: Any) -> None:
         if self.queue.durable:
+            task = self.queue.app.tasks[task_name]  # its locks, as defer_async applies them
             await self.tx.execute(
                 _DEFER.bindparams(
                     queue=self.queue.settings.jobs_queue,
                     task=task_name,
                     priority=0,
-                    lock=None,
-                    queueing_lock=None,
+                    lock=task.lock,
+                    queueing_lock=task.queueing_lock,
                     args=json.dumps(task_kwargs),
                 )
             )
         else:  # the in-memory queue cannot take part: the job follows the commit
             self._after_commit.append((task_name, task_kwargs))
+
+    async def defer_many(self, task_name: str, jobs_kwargs: list[dict[str, Any]]) -> None:
+        """A job of `task_name` for each of `jobs_kwargs`: one SQL call for them all."""
+        if not jobs_kwargs:
+            return
+        if self.queue.durable:
+            await self.tx.execute(
+                _DEFER_MANY.bindparams(
+                    queue=self.queue.settings.jobs_queue,
+                    task=task_name,
+                    args=json.dumps(jobs_kwargs),
+                )
+            )
+        else:
+            self._after_commit.extend((task_name, kwargs) for kwargs in jobs_kwargs)
 
 
 class JobQueue:
@@ -115,6 +165,8 @@ class JobQueue:
         self.settings = settings
         self.app = build_app(settings)
         self._worker: asyncio.Task[None] | None = None
+        # Asking for an ingest run, in this process (shared/ingest.py `request_ingest`).
+        self.ingest_lock = asyncio.Lock()
 
     @property
     def pooler(self) -> str:
@@ -158,8 +210,9 @@ class JobQueue:
             additional_context={"runtime": runtime},
             install_signal_handlers=install_signal_handlers,
             # LISTEN needs a session of its own, which a transaction pooler does not keep:
-            # behind one the worker polls every JOBS_POLL_SECONDS instead.
-            listen_notify=self.durable and self.pooler != "transaction",
+            # behind one the worker polls every JOBS_POLL_SECONDS instead. The in-memory
+            # queue (SQLite) notifies its worker itself: a job starts when it is deferred.
+            listen_notify=self.pooler != "transaction",
             fetch_job_polling_interval=settings.jobs_poll_seconds,
             update_heartbeat_interval=settings.jobs_heartbeat_seconds,
             stalled_worker_timeout=settings.jobs_stalled_seconds,

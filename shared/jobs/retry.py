@@ -5,6 +5,9 @@
   an exponential backoff with full jitter, never sooner than the upstream's `Retry-After`,
   up to `max_attempts` runs in all.
 - Anything else is permanent: the job ends `failed` (the task records the reason).
+
+A task that knows it runs for the `last_attempt` records a busy upstream as its failure
+(the digest job's or the message's reason) instead of raising `UpstreamBusy`.
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ def retry_after_seconds(value: str | None) -> float | None:
     return seconds if seconds >= 0 else None
 
 
+def last_attempt(job: Job, max_attempts: int) -> bool:
+    """No run of `job` follows this one, whatever it raises: the task records the outcome."""
+    return job.attempts + 1 >= max_attempts
+
+
 @dataclass(frozen=True)
 class UpstreamRetry(BaseRetryStrategy):
     max_attempts: int = 5
@@ -55,7 +63,7 @@ class UpstreamRetry(BaseRetryStrategy):
         # The worker asks about a JobAborted only when the abort was its own shutdown.
         if isinstance(exception, (exceptions.JobAborted, asyncio.CancelledError)):
             return RetryDecision(retry_at=datetime.now(UTC))
-        if isinstance(exception, UpstreamBusy) and job.attempts + 1 < self.max_attempts:
+        if isinstance(exception, UpstreamBusy) and not last_attempt(job, self.max_attempts):
             seconds = self.delay(attempts=job.attempts, retry_after=exception.retry_after)
             return RetryDecision(retry_at=datetime.now(UTC) + timedelta(seconds=seconds))
         return None

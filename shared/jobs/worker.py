@@ -27,6 +27,8 @@ async def run_worker_process(settings: Settings, *, concurrency: int) -> None:
             "SQLite keeps the job queue in the gateway's memory: its jobs run in the gateway "
             "process (no separate worker); set DATABASE_URL to PostgreSQL to run workers"
         )
+    # procrastinate's connection pool is sized from the concurrency (shared/jobs/queue.py).
+    settings = settings.model_copy(update={"jobs_concurrency": concurrency})
     runtime = await Runtime.open(settings, embedded_worker=False)
     try:
         log.warning("job worker on queue %r, %d at a time", settings.jobs_queue, concurrency)

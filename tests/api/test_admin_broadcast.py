@@ -1,8 +1,10 @@
 """`POST /admin/api/digest/broadcast`: a digest to subscribers through a Telegram Bot API
-stand-in on 127.0.0.1."""
+stand-in on 127.0.0.1, a job per message, followed with `GET .../broadcast/<id>`.
+Many recipients, flood control and retries: tests/jobs/test_broadcast.py."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,14 +39,43 @@ def telegram() -> Iterator[TelegramBotAPIStub]:
         yield stub
 
 
+# Jobs are picked up at once, and a busy Bot API is retried twice, soon.
+QUICK_JOBS = {"jobs_poll_seconds": 0.1, "jobs_max_attempts": 2, "jobs_retry_base_seconds": 0.1}
+
+
 @pytest.fixture
 def bot(start_gateway: StartGateway, telegram: TelegramBotAPIStub) -> httpx.Client:
     telegram.reset()
-    return start_gateway(telegram_bot_token=BOT_TOKEN, telegram_api_base_url=telegram.base_url)[1]
+    return start_gateway(
+        telegram_bot_token=BOT_TOKEN, telegram_api_base_url=telegram.base_url, **QUICK_JOBS
+    )[1]
 
 
 def broadcast(http: httpx.Client, **body: Any) -> httpx.Response:
     return http.post("/admin/api/digest/broadcast", json=body, headers=ADMIN)
+
+
+def finished(http: httpx.Client, broadcast_id: int, *, seconds: float = 30) -> dict[str, Any]:
+    """`GET` the broadcast until no message is pending."""
+    deadline = time.monotonic() + seconds
+    while True:
+        response = http.get(f"/admin/api/digest/broadcast/{broadcast_id}", headers=ADMIN)
+        assert response.status_code == 200, response.text
+        found = response.json()["broadcast"]
+        if found["pending"] == 0:
+            return found
+        assert time.monotonic() < deadline, f"still pending after {seconds} s: {found}"
+        time.sleep(0.1)
+
+
+def sent_broadcast(http: httpx.Client, **body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A real broadcast's answer, and its record once every message is sent or failed."""
+    response = broadcast(http, dry_run=False, **body)
+    assert response.status_code == 200, response.text
+    started = response.json()
+    assert (started["sent"], started["failed"]) == (0, 0)
+    assert started["pending"] == started["recipients"]
+    return started, finished(http, started["broadcast_id"])
 
 
 def stats(http: httpx.Client) -> dict[str, int]:
@@ -54,11 +85,16 @@ def stats(http: httpx.Client) -> dict[str, int]:
 def test_the_digest_goes_to_every_subscriber_once(
     bot: httpx.Client, telegram: TelegramBotAPIStub
 ) -> None:
-    response = broadcast(bot, dry_run=False)
-    assert response.status_code == 200
-    body = response.json()
+    body, done = sent_broadcast(bot)
     expected = subscribers()
-    assert (body["recipients"], body["sent"], body["failed"]) == (len(expected), len(expected), 0)
+    assert body["recipients"] == len(expected)
+    assert (done["recipients"], done["sent"], done["failed"]) == (len(expected), len(expected), 0)
+    assert done["failures"] == {}
+    assert (done["digest_id"], done["text"], done["category"]) == (
+        body["digest_id"],
+        body["text"],
+        None,
+    )
     assert body["dry_run"] is False
     assert {message.chat_id for message in telegram.sent} == expected
     assert len(telegram.sent) == len(expected)
@@ -74,9 +110,8 @@ def test_the_digest_goes_to_every_subscriber_once(
     assert entry["target"] == f"digests:{body['digest_id']}"
     assert entry["details"] == {
         "category": None,
+        "broadcast_id": body["broadcast_id"],
         "recipients": len(expected),
-        "sent": len(expected),
-        "failed": 0,
     }
 
 
@@ -89,8 +124,8 @@ def test_a_category_reaches_only_its_subscribers_and_never_blocked_users(
     user_id = next(i for i, tg in TELEGRAM_ID.items() if tg == blocked_id)
     blocked = bot.post(f"/admin/api/users/{user_id}/block", json={"blocked": True}, headers=ADMIN)
     assert blocked.status_code == 200
-    body = broadcast(bot, category="markets", dry_run=False).json()
-    assert (body["recipients"], body["sent"], body["failed"]) == (1, 1, 0)
+    body, done = sent_broadcast(bot, category="markets")
+    assert (done["recipients"], done["sent"], done["failed"]) == (1, 1, 0)
     assert [message.chat_id for message in telegram.sent] == sorted(markets - {blocked_id})
     assert "[markets]" in body["text"] and "[crypto]" not in body["text"]
 
@@ -100,26 +135,27 @@ def test_failed_deliveries_are_counted_not_fatal(
 ) -> None:
     failing = min(subscribers())
     telegram.failing_chat_ids = {failing}
-    body = broadcast(bot, dry_run=False).json()
+    _, done = sent_broadcast(bot)
     expected = subscribers()
-    assert (body["recipients"], body["sent"], body["failed"]) == (
+    assert (done["recipients"], done["sent"], done["failed"]) == (
         len(expected),
         len(expected) - 1,
         1,
     )
-    assert body["failures"] == {"HTTP 403": 1}
+    assert done["failures"] == {"HTTP 403": 1}
     assert {message.chat_id for message in telegram.sent} == expected - {failing}
-    assert len(telegram.requests) == len(expected)  # the failing chat was tried once
+    assert len(telegram.requests) == len(expected)  # a 403 is final: tried once
 
 
 def test_an_unreachable_bot_api_fails_every_delivery(start_gateway: StartGateway) -> None:
     _, http = start_gateway(
-        telegram_bot_token=BOT_TOKEN, telegram_api_base_url="http://127.0.0.1:9"
+        telegram_bot_token=BOT_TOKEN, telegram_api_base_url="http://127.0.0.1:9", **QUICK_JOBS
     )
-    body = broadcast(http, category="crypto", dry_run=False).json()
+    _, done = sent_broadcast(http, category="crypto")
     expected = len(subscribers("crypto"))
-    assert (body["recipients"], body["sent"], body["failed"]) == (expected, 0, expected)
-    assert body["failures"] == {"connection failed": expected}
+    assert (done["recipients"], done["sent"], done["failed"]) == (expected, 0, expected)
+    # Tried again (a connection may come back), then failed on the last attempt.
+    assert done["failures"] == {"connection failed": expected}
 
 
 def test_a_dry_run_sends_and_stores_nothing(
@@ -130,8 +166,10 @@ def test_a_dry_run_sends_and_stores_nothing(
         "recipients": len(subscribers("tech")),
         "sent": 0,
         "failed": 0,
+        "pending": 0,
         "failures": {},
         "dry_run": True,
+        "broadcast_id": None,
         "digest_id": None,
         "text": body["text"],
     }
@@ -143,7 +181,7 @@ def test_a_dry_run_sends_and_stores_nothing(
     ]
     assert "digest.broadcast" not in actions
     # The preview is the text a real broadcast sends.
-    real = broadcast(bot, category="tech", dry_run=False).json()
+    real, _ = sent_broadcast(bot, category="tech")
     assert real["text"] == body["text"]
 
 
@@ -178,3 +216,13 @@ def test_bad_broadcast_requests_are_400(client: httpx.Client) -> None:
             "message": message,
             "field": field,
         }
+
+
+def test_an_unknown_or_bad_broadcast_id(client: httpx.Client) -> None:
+    missing = client.get("/admin/api/digest/broadcast/999999", headers=ADMIN)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    bad = client.get("/admin/api/digest/broadcast/0", headers=ADMIN)
+    assert bad.status_code == 400
+    assert bad.json()["error"]["field"] == "broadcast_id"
+    assert client.get("/admin/api/digest/broadcast/1").status_code == 401

@@ -16,6 +16,9 @@ StartGateway = Callable[..., tuple[GatewayServer, httpx.Client]]
 DONE_JOB = "00000000-0000-4000-8000-000000000001"  # demo: built digest 3 for user 2
 FAILED_JOB = "00000000-0000-4000-8000-000000000002"
 DIGEST_KEYS = {"id", "text", "model", "news_ids", "params", "created_at"}
+# A busy AI (5xx, a timeout) is asked again (tests/jobs/test_upstream_retry.py): here once,
+# soon, before the job fails.
+RETRY_ONCE = {"jobs_max_attempts": 2, "jobs_retry_base_seconds": 0.05, "jobs_poll_seconds": 0.1}
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +83,7 @@ def test_failing_ai_fails_the_job_with_the_error(
 ) -> None:
     openai_stub.reset()
     openai_stub.mode = "error"
-    http = ai_gateway(start_gateway, openai_stub)
+    http = ai_gateway(start_gateway, openai_stub, **RETRY_ONCE)
     response = http.post("/api/digest/jobs", json={"limit": 2})
     assert response.status_code == 202
     job = wait_for_job(http, response.json()["job_id"])
@@ -94,7 +97,7 @@ def test_failing_ai_fails_the_job_with_the_error(
 def test_ai_timeout_fails_the_job(start_gateway: StartGateway, openai_stub: OpenAIStub) -> None:
     openai_stub.reset()
     openai_stub.mode = "hang"
-    http = ai_gateway(start_gateway, openai_stub, ai_timeout_seconds=0.5)
+    http = ai_gateway(start_gateway, openai_stub, ai_timeout_seconds=0.5, **RETRY_ONCE)
     job_id = http.post("/api/digest/jobs", json={"limit": 2}).json()["job_id"]
     job = wait_for_job(http, job_id)
     assert job["status"] == "failed"

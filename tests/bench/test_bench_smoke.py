@@ -27,6 +27,13 @@ def test_every_configuration_starts_answers_and_stops_without_leaving_a_process(
     floor = result.bodies["floor-1"]
     assert floor["count"] == 3 and len(floor["news"]) == 3
     assert floor == result.bodies["gateway-async-1"] == result.bodies["async-api-1"]
+    # Flask retired: the same answer, and Flask never imported, no a2wsgi threads.
+    assert result.bodies["gateway-retired-1"] == floor
+    retired = result.runtimes["gateway-retired-1"]
+    assert retired["legacy_half"] == "retired" and retired["flask_imported"] is False
+    assert not [t for t in retired["thread_names"] if t.startswith("WSGI")]
+    loaded = result.runtimes["gateway-async-1"]
+    assert loaded["legacy_half"] == "loaded" and loaded["flask_imported"] is True
 
 
 def test_a_report_table_lists_medians_and_says_why_a_configuration_was_skipped() -> None:

@@ -78,6 +78,12 @@ def recorded_rows(server: GatewayServer, route_id: str) -> list[dict[str, Any]]:
     return server.run(recording.recordings(db, route_ids=[route_id]))
 
 
+def forget_recordings(server: GatewayServer) -> None:
+    """The session's database outlives a test, and other modules' shadow mismatches are
+    recorded too (a case of the same shape would not be recorded again)."""
+    server.run(recording.clear_recordings(server.gateway.runtime.db))
+
+
 def record_on(client: httpx.Client, database_url: str, manifest: Path, *args: str) -> None:
     result = cli("record", "on", *args, "--manifest", str(manifest), database_url=database_url)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -94,6 +100,7 @@ def test_recorded_requests_are_cases_deduplicated_by_shape_with_secrets_redacted
     recorder, database_url: str
 ) -> None:
     server, client, manifest = recorder
+    forget_recordings(server)
     record_on(client, database_url, manifest, "news.latest_news", "admin.stats")
     answers = [
         client.get(LATEST, params={"limit": 1}),
@@ -126,6 +133,7 @@ def test_recorded_requests_are_cases_deduplicated_by_shape_with_secrets_redacted
 
 def test_recording_is_bounded_per_route(recorder, database_url: str, monkeypatch) -> None:
     server, client, manifest = recorder
+    forget_recordings(server)
     monkeypatch.setattr(recording, "MAX_CASES_PER_ROUTE", 2)
     record_on(client, database_url, manifest, "api.list_news")
     for name in ("limit", "offset", "category", "source"):
@@ -139,6 +147,7 @@ def test_a_recorded_session_replays_with_parity_and_catches_a_broken_handler(
     recorder, database_url: str, tmp_path: Path
 ) -> None:
     server, client, manifest = recorder
+    forget_recordings(server)
     record_on(client, database_url, manifest, "--all", "--sample-rate", "1")
     init_data = "user=%7B%22id%22%3A1001%7D&hash=" + SECRET
     webapp = {"X-Telegram-Init-Data": init_data}
@@ -244,6 +253,7 @@ def test_a_shadow_mismatch_becomes_a_case_that_proves_the_fix(
     settings = make_settings(database_url, manifest_poll_seconds=0.2)
     with GatewayServer(settings, manifest=manifest, wrap_async=broken) as server:
         server.reset_data(anchor=ANCHOR)
+        forget_recordings(server)
         with httpx.Client(base_url=server.url, timeout=30) as client:
             assert client.get(LATEST, params={"limit": 2}).json()["count"] == 2  # Flask's
         rows = wait_for(

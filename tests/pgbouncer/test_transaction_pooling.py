@@ -42,6 +42,8 @@ NEEDS: dict[str, dict[str, str | int]] = {
     "/api/analytics/funnel": {"steps": "app.open,news.open"},
     "/webapp/api/feed": {"user_id": 1},
 }
+# Before the first ingest run its progress is a 404, after the query that looked for it.
+ANSWERS = {"/admin/api/ingest": 404}
 NOT_A_READ = {"/api/events/stream"}  # a stream that stays open; tests/api covers it
 BURST = 1000
 CONCURRENT_CLIENTS = 50
@@ -71,7 +73,7 @@ def test_every_read_route_answers_through_the_transaction_pooler(
         for _ in range(6):  # each statement more often than psycopg's prepare threshold (5)
             for path in routes:
                 response = http.get(path, params=NEEDS.get(path), headers=ADMIN)
-                if response.status_code != 200:
+                if response.status_code != ANSWERS.get(path, 200):
                     failures.append(f"{path}: {response.status_code} {response.text[:200]}")
     assert failures == []
 

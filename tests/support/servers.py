@@ -80,18 +80,28 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return None
 
-    def start_reply(self, status: int, content_type: str, length: int) -> None:
+    def start_reply(
+        self, status: int, content_type: str, length: int, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(length))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
 
-    def reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.start_reply(status, content_type, len(body))
+    def reply(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.start_reply(status, content_type, len(body), headers)
         self.wfile.write(body)
 
-    def reply_json(self, status: int, obj: Any) -> None:
-        self.reply(status, json.dumps(obj).encode())
+    def reply_json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+        self.reply(status, json.dumps(obj).encode(), headers=headers)
 
     def reply_truncated(self, body: bytes, content_type: str = "application/json") -> None:
         """Promise the whole body, send half of it, hang up: a connection lost mid-answer."""
@@ -199,6 +209,8 @@ class OpenAIStub(_StubServer):
         # silently *returns the text* as a str for other content types (e.g. "text/html").
         self.garbage_content_type: str = garbage_content_type
         self.wrong_shape_body: Any = self.WRONG_SHAPE
+        self._errors_next: list[tuple[int, int | None]] = []
+        self._call_times: list[float] = []
 
     @property
     def requests(self) -> list[dict[str, Any]]:
@@ -206,10 +218,24 @@ class OpenAIStub(_StubServer):
         with self._lock:
             return list(self._requests)
 
+    @property
+    def call_times(self) -> list[float]:
+        """time.monotonic() of every chat completion asked for, in arrival order."""
+        with self._lock:
+            return list(self._call_times)
+
+    def errors_next(self, *answers: tuple[int, int | None]) -> None:
+        """The next chat completions answer these HTTP errors, in order, each with its
+        `Retry-After` seconds (or none); then the stub answers as its mode says."""
+        with self._lock:
+            self._errors_next = list(answers)
+
     def reset(self) -> None:
         """Forget requests and restore the constructor settings."""
         with self._lock:
             self._requests.clear()
+            self._errors_next.clear()
+            self._call_times.clear()
             (
                 self.reply_prefix,
                 self.delay_seconds,
@@ -240,8 +266,18 @@ class OpenAIStub(_StubServer):
             mode, delay, prefix = self.mode, self.delay_seconds, self.reply_prefix
             hang, garbage_type = self.hang_seconds, self.garbage_content_type
             wrong_shape = self.wrong_shape_body
-        path = req.path_only.rstrip("/")
-        if req.command == "GET" and path in ("/v1/models", "/models"):
+            path = req.path_only.rstrip("/")
+            chat = req.command == "POST" and path in ("/v1/chat/completions", "/chat/completions")
+            forced = self._errors_next.pop(0) if chat and self._errors_next else None
+            if chat:
+                self._call_times.append(time.monotonic())
+        if forced is not None:
+            status, retry_after = forced
+            kind = "rate_limit_exceeded" if status == 429 else "stub_error"
+            err = {"message": f"stub HTTP {status}", "type": kind, "code": None}
+            headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+            req.reply_json(status, {"error": err}, headers=headers)
+        elif req.command == "GET" and path in ("/v1/models", "/models"):
             model = {"id": "stub-model", "object": "model", "created": 0, "owned_by": "stub"}
             req.reply_json(200, {"object": "list", "data": [model]})
         elif req.command != "POST" or path not in ("/v1/chat/completions", "/chat/completions"):
@@ -312,9 +348,15 @@ class TelegramBotAPIStub(_StubServer):
         self._default_hang = self.hang_seconds = hang_seconds
         self.mode = "ok"
         self.wrong_shape_body: Any = self.WRONG_SHAPE
-        self.failing_chat_ids: set[int] = set()
+        self.failing_chat_ids: set[int] = set()  # 403: the user blocked the bot
+        self.unknown_chat_ids: set[int] = set()  # 400: chat not found
+        # Flood control: until `busy_until` (time.monotonic()) every call is a 429 asking
+        # to retry after `busy_retry_after` seconds, as Telegram's `parameters.retry_after`.
+        self.busy_until = 0.0
+        self.busy_retry_after = 1
         self._sent: list[SentMessage] = []
         self._requests: list[dict[str, Any]] = []
+        self._call_times: list[float] = []
         self._message_ids = itertools.count(1)
 
     @property
@@ -325,15 +367,32 @@ class TelegramBotAPIStub(_StubServer):
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        """Snapshot of every call, failed ones too: {token, method, params}."""
+        """Snapshot of every call, failed ones too: {token, method, params, flood_controlled}
+        (flood_controlled: answered 429, see `busy_for`)."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def call_times(self) -> list[float]:
+        """time.time() of every call, in arrival order (wall-clock, as Telegram counts)."""
+        with self._lock:
+            return list(self._call_times)
+
+    def busy_for(self, seconds: float, *, retry_after: int = 1) -> None:
+        """Answer 429 (flood control) to every call for the next `seconds`."""
+        with self._lock:
+            self.busy_until = time.monotonic() + seconds
+            self.busy_retry_after = retry_after
 
     def reset(self) -> None:
         with self._lock:
             self._sent.clear()
             self._requests.clear()
+            self._call_times.clear()
+            self.busy_until = 0.0
+            self.busy_retry_after = 1
             self.failing_chat_ids = set()
+            self.unknown_chat_ids = set()
             self.delay_seconds = self._default_delay
             self.hang_seconds = self._default_hang
             self.mode = "ok"
@@ -354,11 +413,24 @@ class TelegramBotAPIStub(_StubServer):
         params = self._params(req)
         token, method = (match["token"], match["method"]) if match else ("", "")
         with self._lock:
-            self._requests.append({"token": token, "method": method, "params": params})
+            busy = time.monotonic() < self.busy_until
+            retry_after = self.busy_retry_after
+            request = {"token": token, "method": method, "params": params}
+            self._requests.append({**request, "flood_controlled": busy})
+            self._call_times.append(time.time())
             delay, failing = self.delay_seconds, set(self.failing_chat_ids)
+            unknown = set(self.unknown_chat_ids)
             mode, hang, wrong_shape = self.mode, self.hang_seconds, self.wrong_shape_body
         if not self._pause(delay) or (mode == "hang" and not self._pause(hang)):
             req.drop()
+        elif busy:
+            err = {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {retry_after}",
+                "parameters": {"retry_after": retry_after},
+            }
+            req.reply_json(429, err)
         elif mode == "error":
             err = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
             req.reply_json(500, err)
@@ -372,13 +444,18 @@ class TelegramBotAPIStub(_StubServer):
             bot = {"id": 100000001, "is_bot": True, "first_name": "Stub", "username": "stub_bot"}
             req.reply_json(200, {"ok": True, "result": bot})
         elif method == "sendMessage":
-            self._send_message(req, token, params, failing)
+            self._send_message(req, token, params, failing, unknown)
         else:
             err = {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
             req.reply_json(404, err)
 
     def _send_message(
-        self, req: _Handler, token: str, params: dict[str, Any], failing: set[int]
+        self,
+        req: _Handler,
+        token: str,
+        params: dict[str, Any],
+        failing: set[int],
+        unknown: set[int],
     ) -> None:
         chat_id: int | str = params.get("chat_id", "")
         if isinstance(chat_id, str) and re.fullmatch(r"-?\d+", chat_id):
@@ -386,6 +463,9 @@ class TelegramBotAPIStub(_StubServer):
         text = str(params.get("text") or "")
         if chat_id in ("", None) or not text:
             desc = "Bad Request: message text is empty" if text == "" else "Bad Request: no chat"
+            req.reply_json(400, {"ok": False, "error_code": 400, "description": desc})
+        elif chat_id in unknown:
+            desc = "Bad Request: chat not found"
             req.reply_json(400, {"ok": False, "error_code": 400, "description": desc})
         elif chat_id in failing:
             desc = "Forbidden: bot was blocked by the user"

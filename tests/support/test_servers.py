@@ -122,6 +122,37 @@ def test_telegram_stub_sends_and_fails() -> None:
         assert tg.sent == [] and tg.failing_chat_ids == set()
 
 
+def test_telegram_stub_flood_control_and_unknown_chats() -> None:
+    with TelegramBotAPIStub() as tg, httpx.Client(base_url=tg.base_url, trust_env=False) as http:
+        tg.unknown_chat_ids.add(404)
+        tg.busy_for(0.5, retry_after=3)
+        busy = http.post("/bot1:A/sendMessage", json={"chat_id": 42, "text": "hi"})
+        assert busy.status_code == 429
+        assert busy.json()["parameters"] == {"retry_after": 3}
+        time.sleep(0.6)
+        assert http.post("/bot1:A/sendMessage", json={"chat_id": 42, "text": "hi"}).json()["ok"]
+        unknown = http.post("/bot1:A/sendMessage", json={"chat_id": 404, "text": "hi"})
+        assert unknown.status_code == 400
+        assert unknown.json()["description"] == "Bad Request: chat not found"
+        assert [r["flood_controlled"] for r in tg.requests] == [True, False, False]
+        assert len(tg.call_times) == 3 and tg.sent == [SentMessage("1:A", 42, "hi")]
+        tg.reset()
+        assert tg.call_times == [] and tg.unknown_chat_ids == set()
+
+
+def test_openai_stub_answers_errors_asked_for_in_order() -> None:
+    with OpenAIStub() as stub:
+        stub.errors_next((429, 7), (503, None))
+        with pytest.raises(openai.RateLimitError) as limited:
+            asyncio.run(_complete(stub))
+        assert limited.value.response.headers["retry-after"] == "7"
+        with pytest.raises(openai.InternalServerError) as failed:
+            asyncio.run(_complete(stub))
+        assert "retry-after" not in failed.value.response.headers
+        assert asyncio.run(_complete(stub)) == "AI digest: Write a brief digest of 3 items."
+        assert len(stub.call_times) == 3
+
+
 def test_feed_server_rss_and_atom_parse() -> None:
     start = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
     items = make_items(

@@ -333,9 +333,11 @@ async def record_feed_fetch(
     error: str | None,
     fetched_at: datetime,
     trigger: str,
+    run: str | None = None,
 ) -> int | None:
     """Store a fetch's items and outcome on the source; the number inserted, or None when
-    the source was deleted meanwhile."""
+    the source was deleted meanwhile. A fetch of an ingest `run` is logged with the run's
+    id and the source's name: its audit rows are the run's progress (shared/ingest.py)."""
     async with db.transaction() as tx:
         row = await tx.fetch_one(sa.select(sources).where(sources.c.id == source_id))
         if row is None:
@@ -353,7 +355,8 @@ async def record_feed_fetch(
             actor=actor,
             action="source.fetch",
             target=f"sources:{source_id}",
-            details={"fetched": len(items), "inserted": inserted, "error": error, "via": trigger},
+            details={"fetched": len(items), "inserted": inserted, "error": error, "via": trigger}
+            | ({"run": run, "name": row["name"]} if run is not None else {}),
         )
         return inserted
 

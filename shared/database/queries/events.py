@@ -43,6 +43,24 @@ def event_item(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Every event, a page at a time (`GET /api/events/` without filters): built once.
+_ALL_COUNT = sa.select(sa.func.count()).select_from(events)
+_ALL_PAGE = (
+    sa.select(*EVENT_COLUMNS)
+    .order_by(*ORDER)
+    .limit(sa.bindparam("limit", type_=sa.BigInteger))
+    .offset(sa.bindparam("offset", type_=sa.BigInteger))
+)
+
+
+async def _every_event(
+    db: Database, *, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    window = {"limit": limit, "offset": offset}
+    total, found = await asyncio.gather(db.scalar(_ALL_COUNT, {}), db.fetch_all(_ALL_PAGE, window))
+    return [event_item(row) for row in found], int(total or 0)
+
+
 async def _page(
     db: Database, condition: sa.ColumnElement[bool], *, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
@@ -73,6 +91,8 @@ async def list_events(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
+    if (starts_from, starts_to, category, importance_min) == (None, None, None, None):
+        return await _every_event(db, limit=limit, offset=offset)
     condition = _starting(starts_from, starts_to)
     if category is not None:
         condition = sa.and_(condition, events.c.category == category)

@@ -29,8 +29,21 @@ NEWS_COLUMNS = (
 )
 
 
+_NEWS_SELECT = sa.select(*NEWS_COLUMNS).select_from(news.outerjoin(sources))
+_NEWS_COUNT = sa.select(sa.func.count()).select_from(news.outerjoin(sources))
+
+
 def news_select() -> sa.Select:
-    return sa.select(*NEWS_COLUMNS).select_from(news.outerjoin(sources))
+    """News rows with their source's name (statements are immutable: one base serves all)."""
+    return _NEWS_SELECT
+
+
+def paged(query: sa.Select) -> sa.Select:
+    """`query` with its LIMIT and OFFSET as the `limit` and `offset` parameters: built once.
+    BIGINT, as SQLAlchemy types a literal beyond int32 (an offset may be 2**63 - 1)."""
+    return query.limit(sa.bindparam("limit", type_=sa.BigInteger)).offset(
+        sa.bindparam("offset", type_=sa.BigInteger)
+    )
 
 
 def news_item(row: dict[str, Any]) -> dict[str, Any]:
@@ -59,19 +72,25 @@ def category_condition(names: Sequence[str]) -> sa.ColumnElement[bool]:
     return sa.or_(*clauses)
 
 
-async def latest_news(
-    db: Database, *, categories: Sequence[str] | None = None, limit: int = 20, offset: int = 0
-) -> list[dict[str, Any]]:
-    query = news_select()
-    if categories:
-        query = query.where(category_condition(categories))
-    query = query.order_by(news.c.published_at.desc(), news.c.id.desc()).limit(limit).offset(offset)
-    return [news_item(row) for row in await db.fetch_all(query)]
-
-
 NewsPage = tuple[list[dict[str, Any]], int]
 ORDER_NEWEST = (news.c.published_at.desc(), news.c.id.desc())
 ORDER_IMPORTANT = (news.c.importance.desc(), news.c.published_at.desc(), news.c.id.desc())
+# The unfiltered pages (the frontend's hot path), built once.
+_PAGES = {
+    "newest": paged(_NEWS_SELECT.order_by(*ORDER_NEWEST)),
+    "important": paged(_NEWS_SELECT.order_by(*ORDER_IMPORTANT)),
+}
+
+
+async def latest_news(
+    db: Database, *, categories: Sequence[str] | None = None, limit: int = 20, offset: int = 0
+) -> list[dict[str, Any]]:
+    if categories:
+        query = news_select().where(category_condition(categories)).order_by(*ORDER_NEWEST)
+        rows = await db.fetch_all(query.limit(limit).offset(offset))
+    else:
+        rows = await db.fetch_all(_PAGES["newest"], {"limit": limit, "offset": offset})
+    return [news_item(row) for row in rows]
 
 
 async def _page(
@@ -83,8 +102,15 @@ async def _page(
     offset: int,
 ) -> NewsPage:
     """One page of news and the total behind it (two queries, run concurrently)."""
+    if not conditions and (order is ORDER_NEWEST or order is ORDER_IMPORTANT):
+        rows_query = _PAGES["newest" if order is ORDER_NEWEST else "important"]
+        window = {"limit": limit, "offset": offset}
+        rows, total = await asyncio.gather(
+            db.fetch_all(rows_query, window), db.scalar(_NEWS_COUNT, {})
+        )
+        return [news_item(row) for row in rows], int(total or 0)
     rows_query = news_select().where(*conditions).order_by(*order).limit(limit).offset(offset)
-    total_query = sa.select(sa.func.count()).select_from(news.outerjoin(sources)).where(*conditions)
+    total_query = _NEWS_COUNT.where(*conditions)
     rows, total = await asyncio.gather(db.fetch_all(rows_query), db.scalar(total_query))
     return [news_item(row) for row in rows], int(total or 0)
 

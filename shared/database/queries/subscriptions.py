@@ -11,13 +11,15 @@ from shared.database.rows import iso, utcnow
 from shared.database.schema import subscriptions
 from shared.database.upsert import insert
 
+_OF_USER = (
+    sa.select(subscriptions.c.category, subscriptions.c.created_at)
+    .where(subscriptions.c.user_id == sa.bindparam("user_id", type_=sa.BigInteger))
+    .order_by(subscriptions.c.created_at, subscriptions.c.id)
+)
+
 
 async def list_subscriptions(db: Database, *, user_id: int) -> list[dict[str, Any]]:
-    rows = await db.fetch_all(
-        sa.select(subscriptions.c.category, subscriptions.c.created_at)
-        .where(subscriptions.c.user_id == user_id)
-        .order_by(subscriptions.c.created_at, subscriptions.c.id)
-    )
+    rows = await db.fetch_all(_OF_USER, {"user_id": user_id})
     return [{"category": row["category"], "created_at": iso(row["created_at"])} for row in rows]
 
 

@@ -11,29 +11,31 @@ import sqlalchemy as sa
 from shared.database.engine import Database
 from shared.database.queries.events import EVENT_COLUMNS, event_item
 from shared.database.queries.events import ORDER as SOONEST_FIRST
-from shared.database.queries.news import ORDER_NEWEST, news_item, news_select
+from shared.database.queries.news import ORDER_NEWEST, news_item, news_select, paged
 from shared.database.schema import events, news, subscriptions
 
 
-def _subscribed(user_id: int) -> sa.ColumnElement[bool]:
-    """News whose category the user subscribes to (subscriptions are top-level only)."""
+def _subscribed() -> sa.ColumnElement[bool]:
+    """News whose category the user (the `user_id` parameter) subscribes to
+    (subscriptions are top-level only)."""
+    user_id = sa.bindparam("user_id", type_=sa.BigInteger)
     categories = sa.select(subscriptions.c.category).where(subscriptions.c.user_id == user_id)
     return news.c.category.in_(categories)
+
+
+# Built once; `user_id`, `limit` and `offset` are bound per request.
+_FEED = paged(news_select().where(_subscribed()).order_by(*ORDER_NEWEST))
+_FEED_TOTAL = sa.select(sa.func.count()).select_from(news).where(_subscribed())
 
 
 async def subscribed_news(
     db: Database, *, user_id: int, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the user's feed, newest first, and the feed's total length."""
-    rows_query = (
-        news_select()
-        .where(_subscribed(user_id))
-        .order_by(*ORDER_NEWEST)
-        .limit(limit)
-        .offset(offset)
+    window = {"user_id": user_id, "limit": limit, "offset": offset}
+    rows, total = await asyncio.gather(
+        db.fetch_all(_FEED, window), db.scalar(_FEED_TOTAL, {"user_id": user_id})
     )
-    total_query = sa.select(sa.func.count()).select_from(news).where(_subscribed(user_id))
-    rows, total = await asyncio.gather(db.fetch_all(rows_query), db.scalar(total_query))
     return [news_item(row) for row in rows], int(total or 0)
 
 
