@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     # SIGTERM: stop accepting, let in-flight requests finish for this long, then cancel
     # what remains (an orchestrator's kill grace period should be a few seconds longer).
     shutdown_grace_seconds: int = 10
+    # HTTP keep-alive: how long an idle client connection stays open. Longer than the idle
+    # timeout of any load balancer in front (deploy/haproxy.cfg: 60 s), so that the balancer
+    # closes idle connections, never the gateway as a request arrives on one; and a busy
+    # gateway that reads a waiting request late does not take the connection for idle.
+    keep_alive_seconds: int = 75
     # Comma-separated field names whose values stored shadow records never keep, beside
     # the built-in secret-looking names (token, secret, init_data, password, …).
     redact_fields: str = ""

@@ -106,13 +106,12 @@ def gateways(settings: Settings) -> Iterator[dict[str, httpx.Client]]:
     manifest = manifest_with(
         {route_id: {"rollback": trigger} for route_id in manifest_with({}).entries}
     )
+    # Built one after the other: building a Flask app compiles its URL rules with
+    # ast.parse, which Python 3.11 cannot run in two threads at once (SystemError "AST
+    # constructor recursion depth mismatch"); started together.
+    built = [GatewayServer(settings, manifest=manifest, force_status=half) for half in HALVES]
     with ThreadPoolExecutor(len(HALVES)) as starter:
-        servers = list(
-            starter.map(
-                lambda half: GatewayServer(settings, manifest=manifest, force_status=half).start(),
-                HALVES,
-            )
-        )
+        servers = list(starter.map(GatewayServer.start, built))
     for server in servers:
         server.fail_on_loop_blocks = False  # the load's threads share this process's GIL
     clients = {
