@@ -177,14 +177,18 @@ def test_legacy_wsgi_app_serves_alone_under_gunicorn_with_two_workers(tmp_path: 
                 json={"user_id": 4, "category": "tech", "action": "subscribe"},
             )
             bad = http.get("/api/news/latest", params={"limit": 0})
-            figures = http.get("/api/metrics").json()  # one worker's own figures
+            # Each answer is its worker's own figures. Which worker accepts a connection is
+            # the kernel's choice (one may have taken every request above), but of three
+            # calls two reach the same worker, and its second answer counts the first.
+            figures = [http.get("/api/metrics").json() for _ in range(3)]
         assert [r.status_code for r in responses] == [200] * 40
         assert len({r.content for r in responses}) == 1
         assert responses[0].json()["count"] == 5
         assert "x-served-by" not in responses[0].headers  # no gateway in front
         assert update.json() == {"success": True, "category": "tech", "subscribed": True}
         assert bad.status_code == 400 and bad.json()["error"]["field"] == "limit"
-        assert figures["requests"] >= 1 and figures["pid"] in _children(gunicorn.pid)
+        assert max(f["requests"] for f in figures) >= 1
+        assert {f["pid"] for f in figures} <= set(_children(gunicorn.pid))
         workers = Path(f"/proc/{gunicorn.pid}/task").exists() and _children(gunicorn.pid)
         assert len(workers) == 2
     finally:
