@@ -49,6 +49,10 @@ class GatewayServer:
             log_level="warning",
             lifespan="on",
             timeout_keep_alive=self.settings.keep_alive_seconds,
+            # asyncio's own loop in the test process: uvloop crashed it once (a segmentation
+            # fault in the loop thread while the suite's many threads called into it); the
+            # gateways the suite starts as processes (`gateway serve`) keep uvloop.
+            loop="asyncio",
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
