@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.types import Message
 
 from async_api.admin.router import router as admin_router
@@ -34,6 +35,10 @@ from async_api.users.router import router as users_router
 from async_api.webapp.router import router as webapp_router
 from shared.runtime import Runtime
 from shared.settings import Settings, get_settings
+
+# FastAPI's OpenTelemetry bridge asks on every request whether a provider has been set
+# up since the last one; the service reports through Prometheus (/metrics) and sets none.
+NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 # One router per domain; each route's `name` is its manifest route id.
 ROUTERS = (
@@ -85,6 +90,7 @@ def create_app(*, settings: Settings | None = None, runtime: Runtime | None = No
         lifespan=lifespan,
         docs_url=None,  # add_offline_docs: the same pages, without a CDN
         redoc_url=None,
+        telemetry=NO_OPENTELEMETRY,
     )
     app.state.runtime = runtime
     app.openapi = lambda: catalogue_openapi(app)  # type: ignore[method-assign]
@@ -93,7 +99,8 @@ def create_app(*, settings: Settings | None = None, runtime: Runtime | None = No
     app.add_middleware(RememberClient)
     register_error_handlers(app)
     for router in ROUTERS:
-        app.include_router(router)
+        app.router.routes.extend(router.routes)
+    app.router._mark_routes_changed()
     add_offline_docs(app)
     return app
 

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp
 
-from async_api.app import async_routes, warm_up
+from async_api.app import NO_OPENTELEMETRY, async_routes, warm_up
 from async_api.app import create_app as create_async_app
 from gateway import overrides, store
 from gateway.canary import CanaryController
@@ -396,6 +396,7 @@ def create_gateway(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        telemetry=NO_OPENTELEMETRY,
     )
     app.state.gateway = gateway
     app.add_middleware(RouteDispatcher, gateway=gateway)

@@ -22,8 +22,15 @@ from shared.digest_params import DigestParams as DigestParams
 
 
 async def generate_digest(
-    *, db: Database, writer: DigestWriter, params: DigestParams, user_id: int | None
+    *,
+    db: Database,
+    writer: DigestWriter,
+    params: DigestParams,
+    user_id: int | None,
+    job_id: str | None = None,
 ) -> dict[str, Any]:
+    """Build and store a digest; for a digest job (`job_id`), also mark the job done, in
+    the same transaction as the digest (see `store_digest`)."""
     started = time.perf_counter()
     categories = list(params.categories)
     if not categories and user_id is not None:
@@ -39,4 +46,5 @@ async def generate_digest(
         news_ids=[item["id"] for item in news],
         params=params.as_dict(),
         duration_ms=round((time.perf_counter() - started) * 1000),
+        job_id=job_id,
     )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from shared.ai import AIServiceError, DigestWriter
 from shared.database.engine import Database
 from shared.database.queries.digest_jobs import create_job, job_to_build, set_job_status
+from shared.database.queries.digests import JobFinishedElsewhere
 from shared.digest import DigestParams, generate_digest
 from shared.digest_params import stored_params
 from shared.errors import ApiError
@@ -75,7 +76,11 @@ async def run_digest_job(
     params = DigestParams(**stored_params(job["params"]))
     try:
         await set_job_status(db, job_id=job_id, status="running")
-        digest = await generate_digest(db=db, writer=writer, params=params, user_id=job["user_id"])
+        await generate_digest(
+            db=db, writer=writer, params=params, user_id=job["user_id"], job_id=job_id
+        )
+    except JobFinishedElsewhere:  # another worker's run of it finished first
+        return
     except AIServiceError as exc:
         if exc.retryable and not last_attempt:
             await set_job_status(db, job_id=job_id, status="queued")
@@ -98,4 +103,4 @@ async def run_digest_job(
         log.exception("digest job %s failed", job_id)
         await set_job_status(db, job_id=job_id, status="failed", error=INTERNAL)
         return
-    await set_job_status(db, job_id=job_id, status="done", digest_id=digest["id"])
+    # The job is `done` now: `store_digest` set it, with its digest, in one transaction.

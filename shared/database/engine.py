@@ -252,7 +252,14 @@ class Database:
         # No reset on return: a `Connection` ends its own transaction when it closes, and a
         # direct read (`_direct_rows`) opens none, so the pool's ROLLBACK would be a trip
         # for nothing.
+        # DB_POOL_SIZE connections at most, each kept once opened: no overflow. SQLAlchemy
+        # closes an overflow connection that comes back to a full queue, and under load
+        # the queue fills before its waiters wake, so overflow meant opening and closing
+        # a connection (a PostgreSQL backend, an aiosqlite thread) every few requests:
+        # it doubled the CPU per request of a busy worker.
         options: dict[str, Any] = {
+            "pool_size": self.pool_size,
+            "max_overflow": 0,
             "pool_pre_ping": False,
             "pool_timeout": self.pool_timeout,
             "pool_reset_on_return": None,
@@ -265,7 +272,6 @@ class Database:
                 except OSError as exc:  # start anyway: queries answer 503, health says down
                     log.error("cannot create the folder of %s: %s", database, exc)
             options["connect_args"] = {"timeout": 30}  # wait for a busy writer, not fail
-            options["pool_size"] = self.pool_size
         else:
             if self.target.dropped:
                 log.warning(
@@ -274,10 +280,6 @@ class Database:
                     ", ".join(self.target.dropped),
                 )
             options["connect_args"] = dict(self.target.connect_args)
-            options["pool_size"] = self.pool_size
-            # A session pooler gives each client connection a server connection and refuses
-            # clients beyond its pool size: stay within DB_POOL_SIZE there.
-            options["max_overflow"] = 0 if self.pooler == "session" else self.pool_size
         self._engine = create_async_engine(self.target.url, **options)
         if self.backend == "sqlite":
             event.listen(self._engine.sync_engine, "connect", _enable_sqlite_pragmas)
@@ -439,9 +441,9 @@ class Database:
                 records = await driver.fetch(plan.sql, *arguments)
         except BaseException:
             # Whatever state a failed or cancelled call left the connection in, it is not
-            # handed to the next request.
+            # handed to the next request (closing it is I/O: in a greenlet, as checkout).
             with contextlib.suppress(Exception):
-                pooled.invalidate()
+                await greenlet_spawn(pooled.invalidate)
             raise
         finally:
             pooled.close()

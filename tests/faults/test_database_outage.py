@@ -280,7 +280,7 @@ def table_locked(url: str, table: str) -> Iterator[None]:
 def test_a_busy_pool_is_up_but_a_dead_database_is_down_within_seconds(
     private_postgres: PrivatePostgres,
 ) -> None:
-    # PostgreSQL: one pooled connection plus one overflow per gateway.
+    # One pooled connection per gateway: of its two stuck requests, one waits for it.
     settings = make_settings(private_postgres.url, db_pool_size=1, db_pool_timeout_seconds=10)
     with gateways(settings) as clients:
         with ThreadPoolExecutor(4) as pool, table_locked(private_postgres.url, "sources"):

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 _RUN_AS = "postgres"  # pgbouncer refuses to run as root
 DEFAULT_BACKEND = "postgresql://postgres@127.0.0.1:5432/test"
-# Fewer server connections than the gateway's pool (10 + 10 overflow): clients share them,
+# Fewer server connections than the gateway's pool (10): clients share them,
 # so a statement left prepared by one client is met by another, as on a busy pooler.
 DEFAULT_SERVER_POOL_SIZE = 5
 

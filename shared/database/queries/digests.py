@@ -11,11 +11,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.database.engine import Database
 from shared.database.rows import iso, json_list, utcnow
-from shared.database.schema import MAX_DIGEST_ID, digests
+from shared.database.schema import MAX_DIGEST_ID, digest_jobs, digests
 from shared.digest_params import stored_params
 
 # A clash among 2**53 ids is rare enough that one needing more tries is a bug, not luck.
 _ID_ATTEMPTS = 5
+
+
+class JobFinishedElsewhere(Exception):
+    """The digest job this digest was for is done or failed already (another worker ran it
+    after this one was thought stalled): the digest is not kept."""
 
 
 def digest_item(row: dict[str, Any]) -> dict[str, Any]:
@@ -38,8 +43,12 @@ async def store_digest(
     news_ids: list[int],
     params: dict[str, Any],
     duration_ms: int,
+    job_id: str | None = None,
 ) -> dict[str, Any]:
-    """Store a digest under a new random id (ids must not tell how many digests exist)."""
+    """Store a digest under a new random id (ids must not tell how many digests exist).
+
+    For a digest job (`job_id`), the job turns `done` in the same transaction: a worker
+    killed after storing leaves no digest behind for the retry to build a second time."""
     values = {
         "user_id": user_id,
         "text": text,
@@ -59,8 +68,20 @@ async def store_digest(
             .returning(digests.c.id)
         )
         async with db.transaction() as tx:
-            if (await tx.execute(statement)).scalar_one_or_none() is not None:
-                return digest_item({"id": digest_id, **values})
+            if (await tx.execute(statement)).scalar_one_or_none() is None:
+                continue
+            if job_id is not None:
+                finished = await tx.execute(
+                    digest_jobs.update()
+                    .where(
+                        digest_jobs.c.id == job_id,
+                        digest_jobs.c.status.in_(("queued", "running")),
+                    )
+                    .values(status="done", digest_id=digest_id, error=None, updated_at=utcnow())
+                )
+                if finished.rowcount == 0:
+                    raise JobFinishedElsewhere(job_id)  # rolls the digest back
+            return digest_item({"id": digest_id, **values})
     raise RuntimeError(f"no free digest id in {_ID_ATTEMPTS} random tries")
 
 

@@ -26,12 +26,19 @@ def user_item(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Every user-scoped read starts with one of these: built once, with bound parameters.
+_BY_ID = sa.select(users).where(users.c.id == sa.bindparam("user_id", type_=sa.BigInteger))
+_BY_TELEGRAM_ID = sa.select(users).where(
+    users.c.telegram_id == sa.bindparam("telegram_id", type_=sa.BigInteger)
+)
+
+
 async def user_by_id(db: Database, *, user_id: int) -> dict[str, Any] | None:
-    return await db.fetch_one(sa.select(users).where(users.c.id == user_id))
+    return await db.fetch_one(_BY_ID, {"user_id": user_id})
 
 
 async def user_by_telegram_id(db: Database, *, telegram_id: int) -> dict[str, Any] | None:
-    return await db.fetch_one(sa.select(users).where(users.c.telegram_id == telegram_id))
+    return await db.fetch_one(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
 
 
 async def get_or_create_user(
