@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from async_api.app import NO_OPENTELEMETRY, async_routes, warm_up
 from async_api.app import create_app as create_async_app
@@ -323,6 +323,24 @@ def _pool_checked_out(runtime: Runtime) -> int:
     return int(checked_out()) if callable(checked_out) else 0
 
 
+class GatewayApp(FastAPI):
+    """The root app. HTTP enters through `front` (the response guard, the control-surface
+    guard, the dispatcher), which hands only the gateway's own paths (`/_gateway/...`,
+    `/metrics`) to this app's FastAPI stack: a request for a half passes through FastAPI's
+    middleware once, the half's, not twice."""
+
+    front: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.front(scope, receive, send)
+        else:  # lifespan
+            await super().__call__(scope, receive, send)
+
+    async def serve_own(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+
+
 def create_gateway(
     settings: Settings | None = None,
     *,
@@ -390,7 +408,7 @@ def create_gateway(
             await runtime.close()
             gateway.metrics.retire()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="News digest gateway",
         lifespan=lifespan,
         docs_url=None,
@@ -399,9 +417,11 @@ def create_gateway(
         telemetry=NO_OPENTELEMETRY,
     )
     app.state.gateway = gateway
-    app.add_middleware(RouteDispatcher, gateway=gateway)
-    app.add_middleware(ControlSurfaceGuard, settings=settings)  # production: token needed
-    app.add_middleware(ResponseGuard)  # outermost: every request gets a status line
+    app.front = ResponseGuard(  # outermost: every request gets a status line
+        ControlSurfaceGuard(  # production: the control surfaces need the token
+            RouteDispatcher(app.serve_own, gateway=gateway), settings=settings
+        )
+    )
 
     @app.get("/_gateway/status", include_in_schema=False)
     async def status() -> dict[str, Any]:

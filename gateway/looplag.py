@@ -64,7 +64,11 @@ class LoopBlock:
         idle = self.seconds - self.cpu_seconds
         waiting = idle >= self.threshold and self.cpu_seconds < 0.2 * self.seconds
         stuck = waiting and not self.starved and self.stuck_seconds >= self.threshold
-        return self.cpu_seconds >= self.threshold or (stuck and self.waiting_in != "futex")
+        # In no system call ("running") yet next to no CPU: the thread was ready and waited
+        # for a core (a busy host), as in a futex it waits for the GIL: neither is a block.
+        return self.cpu_seconds >= self.threshold or (
+            stuck and self.waiting_in not in ("futex", "running")
+        )
 
     def describe(self) -> str:
         return (
