@@ -22,6 +22,7 @@ METRICS = {
         ("cpu_ms_per_request", "server CPU ms per request"),
         ("p99_ms", "p99 latency (ms)"),
     ],
+    "hot": [("cpu_ms_per_request", "server CPU ms per request (the five routes in turn)")],
     "drain": [
         ("jobs_per_s", "jobs per second"),
         ("drain_s", "time to drain, from the workers' start (s)"),

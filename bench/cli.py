@@ -22,6 +22,8 @@ from bench.databases import DEFAULT_POSTGRES_URL, Backend, postgres_answers
 from bench.drain import JobsDrain
 from bench.loadgen import WRK_MISSING, wrk_path
 from bench.modes import FULL, QUICK, Mode
+from bench.private_postgres import BACKEND as BURST_BACKEND
+from bench.private_postgres import BurstPostgres, start_burst_postgres
 from bench.processes import ROOT, ProcessRegistry, raise_on_termination
 from bench.scenarios import Context, Scenario
 from bench.servers import ServerPool, Stubs, base_environment
@@ -36,6 +38,8 @@ REPORT_ORDER = [
     "burst1000",
     "throughput-sqlite",
     "throughput-postgresql",
+    "hot-routes-sqlite",
+    "hot-routes-postgresql",
     "mixed",
     "dashboard",
     "dashboard-cpu",
@@ -103,7 +107,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--drain-jobs",
         type=int,
         metavar="N",
-        help="digest jobs the jobs-drain scenario queues (default: 40 --quick, 1000 --full)",
+        help="digest jobs the jobs-drain scenario queues (default: 16 --quick, 1000 --full)",
     )
     parser.add_argument(
         "--drain-setup",
@@ -156,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         from bench.smoke import print_smoke, run_smoke
 
-        result = run_smoke()
+        result = run_smoke(postgres_url=args.postgres_url)
         print_smoke(result, console)
         return 0 if result.passed else 1
     if args.render:
@@ -199,6 +203,7 @@ def run(args: argparse.Namespace, mode: Mode, selected: list[Scenario], command:
         stale.unlink()  # this run's report links only what this run draws
     console.print(f"bench: {mode.name} mode, {len(selected)} scenario(s); logs in {run_dir}")
     backends: dict[str, Backend] = {}
+    burst_postgres: BurstPostgres | None = None
     stubs = Stubs(registry, run_dir, openai_delay_s=args.ai_delay)
     pool: ServerPool | None = None
     records: dict[str, dict[str, Any]] = {}
@@ -218,6 +223,12 @@ def run(args: argparse.Namespace, mode: Mode, selected: list[Scenario], command:
             env = base_environment(openai_base_url=stubs.openai_base_url or None)
             unavailable: dict[str, str] = {}
             backends_needed = {s.profile.backend for s in selected}
+            if BURST_BACKEND in backends_needed:
+                reporter.log("starting a private PostgreSQL server for the 1,000-request burst")
+                burst_postgres, problem = start_burst_postgres()
+                if burst_postgres is None:
+                    unavailable[BURST_BACKEND] = problem
+                    console.print(f"[yellow]{problem}: the burst scenario is skipped[/]")
             if "postgresql" in backends_needed and not asyncio.run(
                 postgres_answers(args.postgres_url)
             ):
@@ -228,7 +239,14 @@ def run(args: argparse.Namespace, mode: Mode, selected: list[Scenario], command:
             with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as prepare:
                 jobs = {
                     name: prepare.submit(
-                        Backend.prepare, name, env=env, postgres_url=args.postgres_url
+                        Backend.prepare,
+                        name,
+                        env=env,
+                        postgres_url=(
+                            burst_postgres.url
+                            if name == BURST_BACKEND and burst_postgres is not None
+                            else args.postgres_url
+                        ),
                     )
                     for name in wanted
                 }
@@ -268,6 +286,8 @@ def run(args: argparse.Namespace, mode: Mode, selected: list[Scenario], command:
         registry.stop_all()
         for backend in backends.values():
             backend.drop_all()
+        if burst_postgres is not None:
+            burst_postgres.close()
         left = registry.leftovers()
         if left:
             console.print(f"[red]processes left behind (process group: pids): {left}[/]")
@@ -371,6 +391,8 @@ def all_targets(records: dict[str, dict[str, Any]]) -> list[Verdict]:
         "burst1000",
         "throughput-postgresql",
         "throughput-sqlite",
+        "hot-routes-postgresql",
+        "hot-routes-sqlite",
         "shadow",
         "dashboard",
         "dashboard-cpu",
@@ -390,6 +412,9 @@ def profile_missed(
 ) -> list[dict[str, Any]]:
     server = servers.get(verdict.subject or "")
     if server is None:
+        return []
+    limit = ctx.mode.profiles_per_scenario
+    if limit and sum(p["scenario"] == scenario.name for p in done) >= limit:
         return []
     for earlier in done:
         if earlier["config"] == server.config.name and earlier["scenario"] == scenario.name:

@@ -212,7 +212,7 @@ CONFIGURATIONS: dict[str, Configuration] = {
         ),
         Configuration(
             "gateway-async-1-pool10",
-            "gateway, every route async, 1w, default pool (10 + 10 overflow)",
+            "gateway, every route async, 1w, default pool (10 connections, no overflow)",
             "gateway",
             "uvicorn",
             1,
@@ -255,11 +255,11 @@ CONFIGURATIONS: dict[str, Configuration] = {
         ),
         Configuration(
             "floor-1",
-            "the floor: minimal FastAPI, the same query on the same driver, orjson, 1w",
+            "the floor: minimal FastAPI, the same queries on the same driver, orjson, 1w",
             "floor",
             "uvicorn",
             1,
-            note="GET /api/news/latest only; bench/floor_app.py",
+            note="the frontend's hot path only (five read routes); bench/floor_app.py",
         ),
     )
 }

@@ -172,8 +172,10 @@ class JobsDrain(Scenario):
 
     def rounds_for_setup(self, setup: WorkerSetup, ctx: Context, jobs: int) -> int:
         """One round when a drain is expected to be slow (--concurrency 4: 2 jobs/s per
-        worker, 500 s for 1,000), else the mode's rounds."""
+        worker, 500 s for 1,000) and in quick mode, else the mode's rounds."""
         expected = jobs / setup.bound(ctx.ai_delay_s)
+        if not ctx.mode.full_set:  # quick: each round starts worker processes (seconds)
+            return 1
         return 1 if expected > ctx.mode.slow_after_s else ctx.mode.rounds
 
 

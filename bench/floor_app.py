@@ -1,12 +1,17 @@
-"""The CPU floor: a minimal FastAPI app answering `GET /api/news/latest` as the async half
-does, with nothing else.
+"""The CPU floor: a minimal FastAPI app answering the frontend's hot path (the five hottest
+read routes) as the async half does, with nothing else.
 
 `uvicorn bench.floor_app:app`, with the environment the servers under test get
-(DATABASE_URL, DB_POOL_SIZE, DB_SIMULATED_LATENCY_MS): the same SQL, on the same driver
-(asyncpg or aiosqlite, straight, without SQLAlchemy), the rows turned into the same items
-by the same function (`news_item`), and the answer encoded with orjson. What a
-configuration spends per request beyond this app is the cost of its own layers, not of
-the work itself.
+(DATABASE_URL, DB_POOL_SIZE, DB_SIMULATED_LATENCY_MS): for each route the statements the
+async half's queries compile to (copied below, as SQLAlchemy renders them for the driver),
+run on the same driver (asyncpg or aiosqlite, straight, without SQLAlchemy) in the same
+order (the async half's concurrent pairs side by side here too), the rows turned into the
+same items by the same functions (`news_item`, `event_item`, `iso`), and the answer
+encoded with orjson. User-scoped routes look the user up first, as the async half does
+without a Telegram bot token (`user_id` trusted): 404 when there is none, 403 when
+blocked. What a configuration spends per request beyond this app is the cost of its own
+layers, not of the work itself. `bench --smoke` checks that every answer here is the
+async half's.
 """
 
 from __future__ import annotations
@@ -22,20 +27,53 @@ import orjson
 from fastapi import FastAPI, Query, Response
 from sqlalchemy.engine import make_url
 
+from shared.categories import CATEGORIES
 from shared.database.engine import normalize_url
+from shared.database.queries.events import event_item
 from shared.database.queries.news import news_item
+from shared.database.rows import iso
 
 DATABASE_URL = normalize_url(os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///var/app.db"))
 POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", "10"))
 SIMULATED_LATENCY_S = int(os.environ.get("DB_SIMULATED_LATENCY_MS", "0")) / 1000
 
-# What the async half's latest_news() compiles to without a category; `?` or `$n` below.
-LATEST_SQL = (
+# What the async half's statements compile to; each `{}` is a bound value, `?` on SQLite and
+# `$n::BIGINT` on PostgreSQL (every one of them is a BigInteger bindparam there).
+_NEWS = (
     "SELECT news.id, news.title, news.summary, news.link, sources.name AS source, "
     "news.category, news.subcategory, news.importance, news.published_at "
     "FROM news LEFT OUTER JOIN sources ON sources.id = news.source_id "
-    "ORDER BY news.published_at DESC, news.id DESC LIMIT {} OFFSET {}"
 )
+_NEWEST = "ORDER BY news.published_at DESC, news.id DESC LIMIT {} OFFSET {}"
+_SUBSCRIBED = (
+    "WHERE news.category IN (SELECT subscriptions.category FROM subscriptions "
+    "WHERE subscriptions.user_id = {}) "
+)
+# shared.database.queries.news: latest_news() without a category, and list_news()'s page
+LATEST_SQL = _NEWS + _NEWEST
+NEWS_COUNT_SQL = (
+    "SELECT count(*) AS count_1 FROM news LEFT OUTER JOIN sources ON sources.id = news.source_id"
+)
+# shared.database.queries.users: user_by_id() (acting_user without a bot token)
+USER_SQL = (
+    "SELECT users.id, users.telegram_id, users.username, users.language, users.is_blocked, "
+    "users.created_at, users.last_seen_at FROM users WHERE users.id = {}"
+)
+# shared.database.queries.subscriptions: list_subscriptions()
+SUBSCRIPTIONS_SQL = (
+    "SELECT subscriptions.category, subscriptions.created_at FROM subscriptions "
+    "WHERE subscriptions.user_id = {} ORDER BY subscriptions.created_at, subscriptions.id"
+)
+# shared.database.queries.events: list_events() without filters (_every_event)
+EVENTS_COUNT_SQL = "SELECT count(*) AS count_1 FROM events"
+EVENTS_SQL = (
+    "SELECT events.id, events.title, events.description, events.category, events.location, "
+    "events.starts_at, events.ends_at, events.importance FROM events "
+    "ORDER BY events.starts_at, events.id LIMIT {} OFFSET {}"
+)
+# shared.database.queries.webapp: subscribed_news()
+FEED_SQL = _NEWS + _SUBSCRIBED + _NEWEST
+FEED_TOTAL_SQL = "SELECT count(*) AS count_1 FROM news " + _SUBSCRIBED.rstrip()
 
 
 class SQLitePool:
@@ -69,7 +107,8 @@ class SQLitePool:
 
 
 class PostgresPool:
-    """asyncpg's own pool, as large as the engine's (DB_POOL_SIZE plus as much overflow)."""
+    """asyncpg's own pool, as large as the engine's (DB_POOL_SIZE, no overflow), each
+    connection kept once opened."""
 
     def __init__(self, dsn: str, size: int) -> None:
         self.dsn, self.size = dsn, size
@@ -78,7 +117,9 @@ class PostgresPool:
     async def open(self) -> None:
         import asyncpg
 
-        self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=2 * self.size)
+        self.pool = await asyncpg.create_pool(
+            self.dsn, min_size=1, max_size=self.size, max_inactive_connection_lifetime=0
+        )
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
         async with self.pool.acquire() as conn:
@@ -95,16 +136,30 @@ async def simulated_latency() -> None:
         await asyncio.sleep(SIMULATED_LATENCY_S)
 
 
-def open_pool() -> tuple[SQLitePool | PostgresPool, str]:
-    """The pool for DATABASE_URL, and the latest-news statement in its driver's style."""
+def open_pool() -> tuple[SQLitePool | PostgresPool, bool]:
+    """The pool for DATABASE_URL, and whether it is SQLite (`?` placeholders)."""
     url = make_url(DATABASE_URL)
     if url.get_backend_name() == "sqlite":
-        return SQLitePool(url.database or "", POOL_SIZE), LATEST_SQL.format("?", "?")
+        return SQLitePool(url.database or "", POOL_SIZE), True
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return PostgresPool(dsn, POOL_SIZE), LATEST_SQL.format("$1", "$2")
+    return PostgresPool(dsn, POOL_SIZE), False
 
 
-pool, latest_sql = open_pool()
+pool, on_sqlite = open_pool()
+
+
+def driver_sql(template: str) -> str:
+    """`template` with the driver's placeholders: `?`, or `$1::BIGINT`, `$2::BIGINT`, …"""
+    count = template.count("{}")
+    if on_sqlite:
+        return template.format(*["?"] * count)
+    return template.format(*[f"${n}::BIGINT" for n in range(1, count + 1)])
+
+
+latest_sql, news_count_sql = driver_sql(LATEST_SQL), driver_sql(NEWS_COUNT_SQL)
+user_sql, subscriptions_sql = driver_sql(USER_SQL), driver_sql(SUBSCRIPTIONS_SQL)
+events_sql, events_count_sql = driver_sql(EVENTS_SQL), driver_sql(EVENTS_COUNT_SQL)
+feed_sql, feed_total_sql = driver_sql(FEED_SQL), driver_sql(FEED_TOTAL_SQL)
 
 
 @asynccontextmanager
@@ -120,13 +175,73 @@ app = FastAPI(
     title="bench: the CPU floor", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
 )
 
+LIMIT = Query(20, ge=1, le=100)
+OFFSET = Query(0, ge=0)
+USER_ID = Query(ge=1)
+
+
+def json(content: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+
+
+def page(items: list[Any], total: int, limit: int, offset: int) -> Response:
+    return json({"items": items, "total": total, "limit": limit, "offset": offset})
+
+
+async def acting_user(user_id: int) -> dict[str, Any] | Response:
+    """The user row, or the answer when there is none to act as (no bot token here)."""
+    rows = await pool.fetch(user_sql, user_id)
+    if not rows:
+        return json({"error": {"code": "not_found", "message": "user not found"}}, 404)
+    if rows[0]["is_blocked"]:
+        return json({"error": {"code": "forbidden", "message": "this user is blocked"}}, 403)
+    return dict(rows[0])
+
 
 @app.get("/api/news/latest")
-async def latest_news(limit: int = Query(20, ge=1, le=100)) -> Response:
+async def latest_news(limit: int = LIMIT) -> Response:
     rows = await pool.fetch(latest_sql, limit, 0)
     items = [news_item(row) for row in rows]  # asyncpg's Record and sqlite3.Row, by name
-    body = orjson.dumps({"news": items, "count": len(items)})
-    return Response(body, media_type="application/json")
+    return json({"news": items, "count": len(items)})
+
+
+@app.get("/api/news")
+async def list_news(limit: int = LIMIT, offset: int = OFFSET) -> Response:
+    rows, counted = await asyncio.gather(
+        pool.fetch(latest_sql, limit, offset), pool.fetch(news_count_sql)
+    )
+    return page([news_item(row) for row in rows], int(counted[0][0] or 0), limit, offset)
+
+
+@app.get("/api/subscriptions")
+async def subscriptions(user_id: int = USER_ID) -> Response:
+    user = await acting_user(user_id)
+    if isinstance(user, Response):
+        return user
+    rows = await pool.fetch(subscriptions_sql, user["id"])
+    items = [{"category": row["category"], "created_at": iso(row["created_at"])} for row in rows]
+    subscribed = {item["category"] for item in items}
+    categories = [{"name": name, "subscribed": name in subscribed} for name in CATEGORIES]
+    return json({"user_id": user["id"], "subscriptions": items, "categories": categories})
+
+
+@app.get("/api/events/")
+async def list_events(limit: int = LIMIT, offset: int = OFFSET) -> Response:
+    counted, rows = await asyncio.gather(
+        pool.fetch(events_count_sql), pool.fetch(events_sql, limit, offset)
+    )
+    return page([event_item(row) for row in rows], int(counted[0][0] or 0), limit, offset)
+
+
+@app.get("/webapp/api/feed")
+async def feed(user_id: int = USER_ID, limit: int = LIMIT, offset: int = OFFSET) -> Response:
+    user = await acting_user(user_id)
+    if isinstance(user, Response):
+        return user
+    rows, counted = await asyncio.gather(
+        pool.fetch(feed_sql, user["id"], limit, offset), pool.fetch(feed_total_sql, user["id"])
+    )
+    return page([news_item(row) for row in rows], int(counted[0][0] or 0), limit, offset)
 
 
 @app.get("/ready")

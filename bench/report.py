@@ -27,38 +27,32 @@ MARKS = {
 PROFILE_READINGS = {
     "burst1000": (
         "At 1,000 at once the worker is busy, not waiting: the bare sleep endpoint costs "
-        "a fraction of a millisecond of CPU per request, this route a few milliseconds, "
-        "and a thousand of them share one core. The tables above say where: the DB layer "
-        "(SQLAlchemy building the statement, aiosqlite handing every statement to its "
-        "connection's thread and the answer back to the loop: with 500 + 500 pooled "
-        "connections that is up to a thousand threads taking turns at the GIL, hence the "
-        "system time), FastAPI's request parsing and validation, and the gateway's own "
-        "share, werkzeug's rule matcher in the dispatcher. The bare `async_api` app "
-        "misses by almost as much, so the gateway is not the main cost: the route and "
-        "the DB layer are, once a thousand requests share a core. `legacy-gevent-1` "
-        "runs the same DB layer faster at this size, most likely because there "
-        "aiosqlite's threads are greenlets: no hand-offs between OS threads and no GIL "
-        "contention; on PostgreSQL (asyncpg, no threads) that cost would not arise, but "
-        "1,000 connections would."
+        "a fraction of a millisecond of CPU per request, this route about a millisecond, "
+        "and a thousand of them share one core while the 500 ms waits overlap. The tables "
+        "above say where: the DB layer (the pool's checkout and return of 1,000 "
+        "connections, asyncpg's protocol for each query), FastAPI's request parsing and "
+        "validation, and the gateway's own share (dispatch, headers, statistics). The "
+        "pool is sized for the burst and warmed up, so no connection is opened or closed "
+        "in the measured rounds (see the connection counts under the table)."
     ),
     "pg-throughput": (
-        "Both sides are CPU-bound on one core, so the ratio is the ratio of CPU per "
-        "request. The async route spends it in SQLAlchemy (statement caching and "
-        "compiling), asyncpg (every read is a transaction: BEGIN, the prepared statement, "
-        "and the ROLLBACK of the pool's reset on return, three trips through the "
-        "protocol), Starlette/FastAPI and pydantic, the row conversion in shared/, and "
-        "uvicorn. The legacy route on one sync worker does the same DB work plus Flask and "
-        "a hop to the bridge's loop thread per query, and overlaps nothing; the shared DB "
-        "work dominates both, so async wins by well under 2x. Threads do not change that "
-        "for legacy: a gthread worker overlaps the waits on PostgreSQL, but its 32 threads "
-        "share one GIL with the bridge's loop thread, so it gains little or nothing over "
-        "one sync worker here (compare both ratios in the goals table)."
+        "At one worker both sides are CPU-bound on one core, so the ratio is the ratio of "
+        "CPU per request (see the hot-path table: about half of the legacy route's). At "
+        "two workers the machine's two cores are shared by both workers, PostgreSQL and "
+        "wrk: the async workers saturate the machine, not their own cores, and the legacy "
+        "workers' higher CPU per request is partly hidden behind the same limit, so the "
+        "ratio falls. The async route's CPU goes to FastAPI (the query model's parsing "
+        "and validation, the response), SQLAlchemy's pool checkout and return, asyncpg's "
+        "protocol, the row conversion in shared/, and uvicorn; reads are one driver call "
+        "each (no BEGIN/ROLLBACK), statements are built once."
     ),
     "overhead": (
-        "What the gateway adds to every request: its dispatch middleware (a werkzeug rule "
-        "match over the whole manifest), the X-Served-By/X-Route-Id headers, metrics and "
-        "request stats, and the watcher's once-a-second flush to the database; for a "
-        "legacy route also a2wsgi's hand-off to a worker thread and back."
+        "What the gateway adds to every request: its three plain-ASGI layers (response "
+        "guard, control-surface guard, dispatcher with its per-path match cache), the "
+        "X-Served-By/X-Route-Id headers, metrics and request stats, and the watcher's "
+        "once-a-second flush to the database; for a legacy route also a2wsgi's hand-off "
+        "to a worker thread and back. A request for a half no longer passes through the "
+        "root app's FastAPI middleware as well as the half's."
     ),
     "shadow": (
         "The shadow call runs after the primary answer has gone out, but in the same "
@@ -67,15 +61,25 @@ PROFILE_READINGS = {
         "from the primary requests that arrive meanwhile."
     ),
     "cpu-floor": (
-        "The floor does the work alone: uvicorn, one statement through the driver, the row "
-        "conversion and orjson. Around the same work the async half adds what the tables "
-        "above show: SQLAlchemy (the statement's cache key, the greenlet hand-offs to the "
-        "driver, and the BEGIN and ROLLBACK of every pooled read: three trips through the "
-        "protocol where the floor makes one), FastAPI's parameter parsing, pydantic's "
-        "validation and serialisation of the response model, and the gateway's dispatch "
-        "and request statistics. Tried in this change: nothing on this route (making the "
-        "hot routes cheaper is issue 13's point 2); the figures are reported, the profile "
-        "shows where the difference is."
+        "The floor does the work alone: uvicorn, the route's statements through the "
+        "driver, the row conversion and orjson. Around the same work the async half adds "
+        "what the tables above show: SQLAlchemy's part of a read (the pool's checkout and "
+        "return, the greenlet hand-off, the result processors), FastAPI's dependencies and "
+        "parameter parsing, pydantic's validation of the query's contract model, the "
+        "response's encoding, and the gateway's dispatch, headers and request statistics. "
+        "Tried, in order of effect (CPU per request of GET /api/news/latest on PostgreSQL, "
+        "5 s runs of 32 connections): a pool without overflow (overflow connections were "
+        "opened and closed every few requests under load: the gateway went from 1.09 to "
+        "0.63 ms, the bare async half from 0.95 to 0.62 ms); reads as "
+        "one driver call with statements compiled once (earlier); one route table instead "
+        "of 17 included routers; FastAPI's per-request OpenTelemetry check off; the root "
+        "app's middleware skipped for requests to a half; the hot routes take the "
+        "request instead of a `Db`/`RuntimeDep` dependency (a fifth of the dependency "
+        "solving); user look-ups built once. Left: FastAPI's parsing of the query's "
+        "contract model (10-15% of a request in the profile: it inspects every field's "
+        "annotation on every request), SQLAlchemy's pool checkout (a greenlet and the "
+        "pool's bookkeeping, about 5%), and on SQLite the hand-offs between the loop and "
+        "aiosqlite's threads, which cost more the more Python the loop runs between them."
     ),
     "dashboard-cpu": (
         "Tried: the summary runs three statements instead of ten (every one-row figure "
@@ -184,6 +188,8 @@ HEADS = {
 
 def scenario_table(record: dict[str, Any]) -> list[str]:
     kind = record["kind"]
+    if kind == "hot":
+        return hot_table(record, with_rps=True)
     head = ["configuration", "workers x threads", *HEADS[kind]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     skipped, stopped = [], []
@@ -357,6 +363,18 @@ def scenario_extras(record: dict[str, Any]) -> list[str]:
             f"httpx.AsyncClient in {fmt(cal['httpx']['total_s'], 's')}. The bursts use the "
             "raw client so that the figures are the server's, not the client's."
         )
+    if record.get("connections"):
+        lines.append(
+            f"Connections each server held on the database server (pg_stat_activity; "
+            f"DB_POOL_SIZE={record.get('pool_size')}, max_connections="
+            f"{record.get('max_connections')}): "
+            + ", ".join(
+                f"`{name}` {held.get('warm', '?')} after its warm-up burst, "
+                f"{held.get('after_rounds', '?')} after the measured rounds"
+                for name, held in record["connections"].items()
+            )
+            + "."
+        )
     if "endpoints" in record:
         lines.append(
             f"Endpoints in the mix ({len(record['endpoints'])}): "
@@ -395,6 +413,54 @@ def scenario_extras(record: dict[str, Any]) -> list[str]:
     for note in record.get("notes", []):
         lines.append(f"Note: {note}")
     return lines
+
+
+def hot_table(record: dict[str, Any], *, with_rps: bool = False) -> list[str]:
+    """Rows: configurations; columns: the routes of the frontend's hot path; cells: server
+    CPU ms per request (median, min..max over the rounds). `with_rps`: each route's
+    requests/s too, and the rounds."""
+    paths = record.get("routes") or []
+    head = ["configuration", *(f"`{path}`" for path in paths)]
+    if with_rps:
+        head += ["requests/s per route (median, in the same order)", "errors", "rounds"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    skipped = []
+    for name, row in record["rows"].items():
+        done = row["rounds"]
+        if row.get("skipped") or not done:
+            skipped.append(f"- `{name}`: {row.get('skipped') or 'no round completed'}")
+            continue
+
+        def route(path: str, key: str, done: list[dict[str, Any]] = done) -> list[float]:
+            return [
+                r["routes"][path][key]
+                for r in done
+                if r["routes"].get(path, {}).get(key) is not None
+            ]
+
+        cells = [fmt_cpu(route(path, "cpu_ms_per_request")) for path in paths]
+        if with_rps:
+            rates = [fmt(spread(route(path, "rps"))["median"], "rps") for path in paths]
+            cells += [" / ".join(rates), str(sum(r["errors"] for r in done)), str(len(done))]
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    if skipped:
+        lines += ["", "Not run:", *skipped]
+    return lines
+
+
+BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def hot_overview(records: list[dict[str, Any]]) -> list[str]:
+    """The hot-path CPU table of each backend measured in this run."""
+    lines: list[str] = []
+    for record in records:
+        if record["kind"] != "hot" or not any(row["rounds"] for row in record["rows"].values()):
+            continue
+        backend = record["name"].split("-", 2)[2]
+        lines += [f"{BACKEND_NAMES.get(backend, backend)}:", ""]
+        lines += [*hot_table(record), ""]
+    return lines or ["The hot-path scenarios did not run in this run."]
 
 
 CPU_SCENARIOS = ("throughput-sqlite", "throughput-postgresql", "mixed", "dashboard-cpu")
@@ -527,19 +593,34 @@ METHOD = """\
   is steadier than requests per second on a shared machine, not immune to it: with the
   other core busy, the same request takes more CPU time (caches, memory bandwidth).
 - **The floor** (`floor-1`, `bench/floor_app.py`) is a minimal FastAPI app serving only
-  `GET /api/news/latest`: the statement the async half's query compiles to, run with
-  the same driver without SQLAlchemy (asyncpg's pool, or aiosqlite connections), the
-  rows turned into items by the same function, and the answer encoded with orjson. The
-  smoke test checks that it answers exactly what the async half answers.
+  the frontend's hot path (`GET /api/news/latest`, `/api/news`,
+  `/api/subscriptions?user_id=1`, `/api/events/`, `/webapp/api/feed?user_id=1`): for
+  each, the statements the async half's queries compile to, in the same order (its
+  concurrent pairs side by side), run with the same driver without SQLAlchemy
+  (asyncpg's pool, or aiosqlite connections), the rows turned into items by the same
+  functions, and the answer encoded with orjson. The smoke test checks that each of
+  the five answers what the async half answers, bare and through the gateway, on
+  SQLite and on PostgreSQL.
 - **Injected latency.** `DB_SIMULATED_LATENCY_MS` sleeps (without blocking the loop)
-  inside every query, after a pooled connection has been checked out, like a slow query
-  would hold it. A burst can therefore wait only as many at once as the pool has
-  connections (`DB_POOL_SIZE` plus as much overflow): the burst profiles set the pool
-  size for the concurrency, and `gateway-async-1-pool10` shows the default pool.
-  The bursts use SQLite: 1,000 simultaneous 500 ms queries would need 1,000 PostgreSQL
-  connections (this server allows 100). The PostgreSQL throughput runs use
-  `DB_POOL_SIZE=5` (+5 overflow) per process for the same reason, with up to a dozen
-  servers connected at once.
+  inside every query, after a pooled connection has been checked out: it stands for
+  the database's own time (a slow query, a distant server), so it holds the connection
+  as a slow query would (docs/architecture.md, "Injected latency and the pool"). The
+  pool has no overflow, so a burst waits on at most `DB_POOL_SIZE` queries at once per
+  process; the burst profiles size it by Little's law, connections = requests in
+  flight at once (arrival rate x time each holds one): 100 for `burst100` and
+  `audit10` (SQLite), 1,000 for `burst1000`, which runs on PostgreSQL: a private
+  server the harness starts for it (initdb and pg_ctl in a temp dir, on a free port,
+  `max_connections=1100`, `shared_buffers=64MB`, fsync off), migrated and seeded as
+  the others, removed at the end. The shared server allows 100 connections; the
+  PostgreSQL throughput runs use `DB_POOL_SIZE=5` per process there, with up to a
+  dozen servers connected at once. In `burst1000` only one server holding up to 1,000
+  connections runs at a time (`--full` measures the other configurations in groups
+  first, then `gateway-async-1` beside `sleep-1`), and each server is warmed up with a
+  burst of its own before the measured rounds, so that they open no connection: the
+  report gives the connections each held after the warm-up and after the rounds
+  (pg_stat_activity). `gateway-async-1-pool10` shows the default pool: beyond its 10
+  connections a query waits up to `DB_POOL_TIMEOUT_SECONDS` (5 s), then its request
+  answers 503.
 - **Flask not loaded.** `gateway-retired-1` serves the `retired` manifest (every route
   on `async`, `legacy_half: retired`): the gateway never imports Flask, mounts no a2wsgi
   app and starts no WSGI threads, but keeps its dispatch, headers, metrics and flushes;
@@ -633,11 +714,22 @@ def write(
         "",
         "Milliseconds of the server's CPU time per request answered (median, min..max over "
         "the rounds; see how the figures were obtained), in the closed-loop scenarios. "
-        "`floor-1` is the floor: the same query and rows with the same driver, FastAPI and "
-        "orjson, nothing else.",
+        "`floor-1` is the floor: the same queries and rows with the same driver, FastAPI "
+        "and orjson, nothing else (measured in the throughput scenarios in `--full` runs, "
+        "and on each route of the hot path below in every run).",
         "",
         *cpu_overview(records),
         "",
+        "### The frontend's hot path",
+        "",
+        "Server CPU ms per request on each of the five hottest read routes (the "
+        "frontend's hot path), one route at a time under a closed loop of 32 connections "
+        "(scenarios `hot-routes-sqlite` and `hot-routes-postgresql`): `floor-1` answers "
+        "each with the same statements, driver, rows and orjson, nothing else; the goal "
+        "is `gateway-async-1` within 1.5x of it on every route; `legacy-sync-1` is the "
+        "legacy half's figure, which must not rise.",
+        "",
+        *hot_overview(records),
         "## The audit's claims (the review of the Flask app that started the migration)",
         "",
         *verdict_table(claims, "claim"),

@@ -6,6 +6,7 @@ Within a scenario every configuration runs back to back, round after round (A B 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import statistics
 import time
@@ -16,21 +17,46 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from bench.configs import CONFIGURATIONS, Configuration
 from bench.cpu import CpuMeter
 from bench.loadgen import RequestSpec, burst, paced, sequential, throughput
 from bench.modes import Mode
+from bench.private_postgres import BACKEND as BURST_BACKEND
+from bench.private_postgres import HEADROOM as BURST_HEADROOM
+from bench.private_postgres import MAX_CONNECTIONS as BURST_MAX_CONNECTIONS
 from bench.processes import ProcessRegistry
 from bench.servers import ADMIN_TOKEN, Profile, Server, ServerPool, Stubs
+from shared.database.engine import normalize_url
 
-LATENCY_500 = Profile("latency500", latency_ms=500, pool_size=50)
-LATENCY_500_BIG_POOL = Profile("latency500-pool500", latency_ms=500, pool_size=500)
+# The burst profiles size the pool by Little's law (docs/architecture.md, "Injected
+# latency and the pool"): a query holds its connection for the injected latency, so N
+# requests at once finish in one wave with N connections (the pool has no overflow).
+LATENCY_500 = Profile("latency500", latency_ms=500, pool_size=100)  # burst100: 100 at once
+# 1,000 at once: 1,000 connections, on a private PostgreSQL server that allows them.
+LATENCY_500_PG_BURST = Profile(
+    "latency500-pg-pool1000",
+    backend=BURST_BACKEND,
+    latency_ms=500,
+    pool_size=1000,
+    backend_label=f"postgresql (a private server, max_connections={BURST_MAX_CONNECTIONS})",
+)
 LATENCY_100 = Profile("latency100", latency_ms=100, pool_size=50)
 PLAIN = Profile("plain")
 PLAIN_PG = Profile("plain-pg", backend="postgresql", pool_size=5)  # max_connections is 100
 
 LATEST = RequestSpec("/api/news/latest")
+POOL_TIMEOUT_S = 5.0  # DB_POOL_TIMEOUT_SECONDS's default, which the servers keep
+# The frontend's hot path: the five hottest read routes, as the frontend asks for them
+# (the user-scoped ones for user 1, trusted without a Telegram bot token).
+HOT_ROUTES = (
+    "/api/news/latest",
+    "/api/news",
+    "/api/subscriptions?user_id=1",
+    "/api/events/",
+    "/webapp/api/feed?user_id=1",
+)
 AUTH = (("Authorization", f"Bearer {ADMIN_TOKEN}"),)
 
 
@@ -114,6 +140,17 @@ class Scenario:
 
     # -- running --------------------------------------------------------------------------
     def run(self, ctx: Context) -> tuple[dict[str, Any], dict[str, Server]]:
+        record, to_run = self.new_record(ctx)
+        if not to_run:
+            return record, {}
+        steps = sum(self.rounds_for(c, ctx.mode) for c in to_run)
+        ctx.reporter.scenario(self.title, steps + 2)
+        servers = self.run_group(ctx, record, to_run)
+        self.finish(ctx, servers, record)
+        return record, servers
+
+    def new_record(self, ctx: Context) -> tuple[dict[str, Any], list[Configuration]]:
+        """The scenario's record, a row per configuration, and the configurations to run."""
         mode = ctx.mode
         record: dict[str, Any] = {
             "name": self.name,
@@ -125,9 +162,8 @@ class Scenario:
             "rows": {},
             "notes": [],
         }
-        wanted = self.configurations(mode)
         to_run = []
-        for config in wanted:
+        for config in self.configurations(mode):
             row = record["rows"][config.name] = {
                 "label": config.label,
                 "shape": config.shape,
@@ -139,10 +175,14 @@ class Scenario:
                 row["skipped"] = problem
             if row["skipped"] is None:
                 to_run.append(config)
-        if not to_run:
-            return record, {}
-        steps = sum(self.rounds_for(c, mode) for c in to_run)
-        ctx.reporter.scenario(self.title, steps + 2)
+        return record, to_run
+
+    def run_group(
+        self, ctx: Context, record: dict[str, Any], to_run: list[Configuration]
+    ) -> dict[str, Server]:
+        """Start `to_run` (those not running yet), warm them up, and measure them round
+        after round, back to back; the servers, still running."""
+        mode = ctx.mode
         ctx.reporter.step(f"starting {len(to_run)} server(s) ({self.settings()})")
         began = time.monotonic()
         servers, failures = ctx.pool.acquire(to_run, self.profile)
@@ -177,8 +217,7 @@ class Scenario:
                         f"not repeated after round {round_number + 1}: "
                         f"{figures['ok']} of {figures['n']} answered 2xx"
                     )
-        self.finish(ctx, servers, record)
-        return record, servers
+        return servers
 
     def prepare(self, ctx: Context, servers: dict[str, Server], record: dict[str, Any]) -> None:
         """Warm every server up (all at once): first requests import, connect, fill caches."""
@@ -245,17 +284,27 @@ class Burst(Scenario):
     def settings(self) -> str:
         return f"{self.n} at once; {self.profile.describe()}"
 
-    def expected_s(self, config: Configuration) -> float | None:
+    def slots(self, config: Configuration) -> int | None:
+        """Requests that can wait on the database at once: the configuration's own bound
+        (workers x threads) within its pools (DB_POOL_SIZE per process, no overflow: each
+        query holds a connection while it waits); None for the sleep endpoint."""
         if config.kind == "sleep":
+            return None
+        pool = int(config.env.get("DB_POOL_SIZE", self.profile.pool_size)) * config.workers
+        return min(config.slots or pool, pool)
+
+    def expected_s(self, config: Configuration) -> float | None:
+        slots = self.slots(config)
+        if not slots:
             return self.per_request_s
-        slots = config.slots
-        if config.env.get("DB_POOL_SIZE") and slots is None:
-            slots = 2 * int(config.env["DB_POOL_SIZE"])  # pool + as much overflow
-        return self.per_request_s * math.ceil(self.n / slots) if slots else self.per_request_s
+        waves = self.per_request_s * math.ceil(self.n / slots)
+        if config.slots is None or slots < config.slots:
+            # Bound by the pool: a query waits DB_POOL_TIMEOUT_SECONDS at most, then 503.
+            return min(waves, POOL_TIMEOUT_S + self.per_request_s)
+        return waves
 
     def expectation(self, config: Configuration) -> str:
-        slots = config.slots or 2 * int(config.env.get("DB_POOL_SIZE", "0"))
-        return f"{self.n} requests / {slots} at a time x {self.per_request_s:g} s"
+        return f"{self.n} requests / {self.slots(config)} at a time x {self.per_request_s:g} s"
 
     def request_for(self, server: Server) -> RequestSpec:
         return RequestSpec("/sleep") if server.config.kind == "sleep" else self.request
@@ -315,27 +364,114 @@ class BurstHundred(Burst):
 
 class BurstThousand(Burst):
     name = "burst1000"
-    title = "b. 1,000 concurrent GET /api/news/latest, 500 ms DB, vs a bare 500 ms sleep"
-    question = (
-        "1,000 at once on one worker. The floor is a bare FastAPI endpoint that only "
-        "sleeps 500 ms, measured in the same run."
+    title = (
+        "b. 1,000 concurrent GET /api/news/latest, 500 ms DB (PostgreSQL), vs a bare 500 ms sleep"
     )
-    profile = LATENCY_500_BIG_POOL
+    question = (
+        "1,000 at once on one worker, on PostgreSQL. The injected latency holds a pooled "
+        "connection, like a slow query, so the pool is sized for the burst "
+        "(DB_POOL_SIZE=1000: 1,000 requests in flight x 0.5 s each / 0.5 s) on a private "
+        f"server that allows {BURST_MAX_CONNECTIONS} connections; every server is warmed "
+        "up with a burst of its own first, so the measured rounds open no connection. The "
+        "floor is a bare FastAPI endpoint that only sleeps 500 ms, measured in the same run."
+    )
+    profile = LATENCY_500_PG_BURST
     n = 1000
-    core = (
-        "sleep-1",
-        "gateway-async-1",
+    subject = "gateway-async-1"
+    core = ("sleep-1", "gateway-async-1")
+    # One server holding 1,000 connections at a time: in --full runs the others are
+    # measured in groups before the subject's (see `groups`).
+    extra = (
+        "gateway-async-1-pool10",
         "async-api-1",
         "legacy-gevent-1",
         "gateway-legacy-1",
         "legacy-gthread-1x32",
         "legacy-sync-1",
         "gateway-async-1-pool10",
+        "legacy-gthread-2x16",
     )
-    extra = ("legacy-gthread-2x16",)
+
+    def connections(self, config: Configuration) -> int:
+        """Connections a server opens for this burst: one per request waiting at once."""
+        return min(self.n, self.slots(config) or 0)
+
+    def groups(self, to_run: list[Configuration]) -> list[list[Configuration]]:
+        """The configurations in groups whose connections fit the server at once, the
+        subject's group (with the sleep endpoint, measured beside it) last."""
+        budget = BURST_MAX_CONNECTIONS - BURST_HEADROOM
+        last = [c for c in to_run if c.kind == "sleep" or c.name == self.subject]
+        used = sum(self.connections(c) for c in last)
+        groups: list[list[Configuration]] = []
+        current: list[Configuration] = []
+        current_used = 0
+        for config in to_run:
+            if config in last:
+                continue
+            need = self.connections(config)
+            if used + need <= budget:  # it fits beside the subject
+                last.append(config)
+                used += need
+                continue
+            if current and current_used + need > budget:
+                groups.append(current)
+                current, current_used = [], 0
+            current.append(config)
+            current_used += need
+        if current:
+            groups.append(current)
+        return [*groups, last]
+
+    def run(self, ctx: Context) -> tuple[dict[str, Any], dict[str, Server]]:
+        record, to_run = self.new_record(ctx)
+        if not to_run:
+            return record, {}
+        groups = self.groups(to_run)
+        steps = sum(self.rounds_for(c, ctx.mode) for c in to_run)
+        ctx.reporter.scenario(self.title, steps + 2 * len(groups))
+        record["pool_size"] = self.profile.pool_size
+        record["max_connections"] = BURST_MAX_CONNECTIONS
+        record["connections"] = {}
+        if len(groups) > 1:
+            earlier = ", ".join(f"`{c.name}`" for group in groups[:-1] for c in group)
+            record["notes"].append(
+                f"measured in groups of at most {BURST_MAX_CONNECTIONS - BURST_HEADROOM} "
+                f"connections, one group after the other: {earlier} before `{self.subject}` "
+                "and `sleep-1`, so their ratios to `sleep-1` pair rounds a minute or so "
+                "apart, not seconds"
+            )
+        servers: dict[str, Server] = {}
+        for group in groups:
+            for server in servers.values():  # the previous group's, connections and all
+                ctx.pool.stop(server)
+            servers = self.run_group(ctx, record, group)
+            for name, count in self.open_connections(ctx, servers).items():
+                record["connections"].setdefault(name, {})["after_rounds"] = count
+        self.finish(ctx, servers, record)
+        return record, servers
 
     def prepare(self, ctx: Context, servers: dict[str, Server], record: dict[str, Any]) -> None:
-        super().prepare(ctx, servers, record)
+        """A burst of its own to every server first (one after the other, so that each
+        has the machine), opening as many pooled connections as the measured bursts use."""
+        held: dict[str, int] = {}
+        for name, server in servers.items():
+            count = self.connections(server.config) or 1
+            # A request that finds a connection back in the pool takes it instead of
+            # opening one, so one burst opens a few less than it has requests: again until
+            # the count stops rising.
+            for _ in range(3):
+                ctx.reporter.log(f"warming {name} up with {count} at once")
+                burst(
+                    server.url, self.request_for(server), count, timeout=60, client=ctx.burst_client
+                )
+                now = self.open_connections(ctx, {name: server}).get(name)
+                if now is None or now == held.get(name) or count < 100:
+                    break
+                held[name] = now
+            if now is not None:
+                held[name] = now
+        for name, count in held.items():
+            record["connections"].setdefault(name, {})["warm"] = count
         if ctx.mode.full_set and "sleep-1" in servers:
             # How much the client itself costs at this concurrency: raw asyncio vs httpx.
             ctx.reporter.step("calibrating the burst clients on the sleep endpoint")
@@ -344,6 +480,38 @@ class BurstThousand(Burst):
                 client: burst(floor.url, RequestSpec("/sleep"), self.n, client=client).figures()
                 for client in ("raw", "httpx")
             }
+
+    def open_connections(self, ctx: Context, servers: dict[str, Server]) -> dict[str, int]:
+        """Connections each server holds on the database server (pg_stat_activity)."""
+        backend = ctx.pool.backends.get(self.profile.backend)
+        databases = {
+            name: make_url(server.database_url).database
+            for name, server in servers.items()
+            if server.config.kind != "sleep"
+        }
+        if backend is None or not databases:
+            return {}
+        try:
+            counts = asyncio.run(_connections_by_database(backend.base_url))
+        except Exception as exc:  # a figure for the report, not a reason to stop
+            ctx.reporter.log(f"[yellow]could not count connections: {exc!r}[/]")
+            return {}
+        return {name: counts.get(database or "", 0) for name, database in databases.items()}
+
+
+async def _connections_by_database(base_url: str) -> dict[str, int]:
+    import asyncpg
+
+    url = make_url(normalize_url(base_url)).set(drivername="postgresql")
+    conn = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        rows = await conn.fetch(
+            "SELECT datname, count(*) AS n FROM pg_stat_activity "
+            "WHERE datname IS NOT NULL GROUP BY datname"
+        )
+    finally:
+        await conn.close()
+    return {row["datname"]: int(row["n"]) for row in rows}
 
 
 # -- throughput: closed loop with wrk ---------------------------------------------------------
@@ -377,7 +545,7 @@ class Throughput(Scenario):
         warm_up(servers, lambda server: self.specs_for(server)[0], 20)
 
     def load(self, ctx: Context, server: Server) -> Callable[[], None]:
-        return lambda: self._load(ctx, server, 2) and None
+        return lambda: self._load(ctx, server, ctx.mode.profile_s) and None
 
 
 class ThroughputSQLite(Throughput):
@@ -393,9 +561,9 @@ class ThroughputSQLite(Throughput):
         "gateway-async-1",
         "gateway-retired-1",
         "async-api-1",
-        "floor-1",
     )
     extra = (
+        "floor-1",  # in quick mode, the floor is measured on the hot path (hot-routes-*)
         "legacy-sync-2",
         "legacy-gthread-2x16",
         "legacy-gevent-1",
@@ -405,9 +573,99 @@ class ThroughputSQLite(Throughput):
     )
 
 
+PG_TWO_WORKERS = ("gateway-async-2", "legacy-sync-2", "legacy-gthread-2x16")
+
+
 class ThroughputPostgres(ThroughputSQLite):
     name = "throughput-postgresql"
     title = "c. DB-bound throughput, PostgreSQL: GET /api/news/latest, no injected latency"
+    profile = PLAIN_PG
+    # Issue 13, point 3 at 1 and at 2 workers: the 2-worker async, sync and gthread
+    # configurations are measured in every mode.
+    core = (*ThroughputSQLite.core, *PG_TWO_WORKERS)
+    extra = tuple(name for name in ThroughputSQLite.extra if name not in PG_TWO_WORKERS)
+
+
+class HotRoutesSQLite(Throughput):
+    """Server CPU per request on each route of the frontend's hot path, one route at a
+    time (its own wrk run and CPU reading), the configurations back to back as ever."""
+
+    name = "hot-routes-sqlite"
+    kind = "hot"
+    title = "c. CPU per request on the frontend's hot path, SQLite: five read routes"
+    question = (
+        "The five hottest read routes, each in turn under a closed loop of 32 connections "
+        "(one wrk run per route), and the server's CPU time over the requests it answered "
+        "on that route. `floor-1` answers each route with the same statements on the same "
+        "driver, FastAPI and orjson, nothing else (the smoke test checks that its answers "
+        "are the async half's); `legacy-sync-1` is the legacy half's figure, which must "
+        "not rise."
+    )
+    profile = PLAIN
+    specs = tuple(RequestSpec(path) for path in HOT_ROUTES)
+    core = ("gateway-async-1", "floor-1", "legacy-sync-1")
+    extra = ("async-api-1",)  # the async half without the gateway, in --full runs
+    # Measured in every round; the others are context: one round in quick mode.
+    judged = ("gateway-async-1", "floor-1")
+
+    def settings(self) -> str:
+        return f"{self.connections} connections, one route at a time; {self.profile.describe()}"
+
+    def rounds_for(self, config: Configuration, mode: Mode) -> int:
+        if config.name in self.judged or mode.full_set:
+            return mode.rounds
+        return min(mode.rounds, 1)
+
+    def route_seconds(self, mode: Mode) -> float:
+        """One route's wrk run: shorter than a throughput run (five of them per round);
+        CPU time per request needs fewer requests than requests per second does."""
+        return max(1.0, mode.duration_s / 2) if not mode.full_set else mode.duration_s
+
+    def measure(self, ctx: Context, server: Server) -> dict[str, Any]:
+        routes: dict[str, dict[str, Any]] = {}
+        for spec in self.specs:
+            with CpuMeter(server.process.pid) as cpu:
+                result = throughput(
+                    ctx.registry,
+                    server.url,
+                    (spec,),
+                    connections=self.connections,
+                    duration=self.route_seconds(ctx.mode),
+                    force_python=ctx.force_python_load,
+                )
+            figures = result.figures()
+            figures.update(cpu.figures(result.requests))
+            routes[spec.path] = figures
+        requests = sum(r["requests"] for r in routes.values())
+        return {
+            "routes": routes,
+            "requests": requests,
+            "errors": sum(r["errors"] for r in routes.values()),
+            "rps": statistics.median(r["rps"] for r in routes.values()),
+        }
+
+    def prepare(self, ctx: Context, servers: dict[str, Server], record: dict[str, Any]) -> None:
+        record["routes"] = list(HOT_ROUTES)
+        record["request"] = "GET " + ", ".join(HOT_ROUTES)
+        for spec in self.specs:
+            warm_up(servers, lambda _server, spec=spec: spec, 5)
+        # Then a second of the measured load over all five routes: the pool's connections
+        # (and the driver's prepared statements on each) are opened here, not inside the
+        # first route's measurement.
+        for server in servers.values():
+            throughput(
+                ctx.registry,
+                server.url,
+                self.specs,
+                connections=self.connections,
+                duration=1,
+                force_python=ctx.force_python_load,
+            )
+
+
+class HotRoutesPostgres(HotRoutesSQLite):
+    name = "hot-routes-postgresql"
+    title = "c. CPU per request on the frontend's hot path, PostgreSQL: five read routes"
     profile = PLAIN_PG
 
 
@@ -636,14 +894,13 @@ class DigestBurst(Burst):
     request = RequestSpec("/api/digest/generate", method="POST", json_body={"limit": 5})
     core = (
         "legacy-gthread-1x32",
-        "gateway-legacy-1",
         "gateway-async-1",
         "legacy-sync-1",
         "before-run-async-1",
     )
     # gevent deadlocks on SQLite's write lock here and is then waited on for 15 s: shown
     # in --full runs (and on PostgreSQL, scenario f again), not in quick ones.
-    extra = ("legacy-gevent-1", "async-api-1")
+    extra = ("gateway-legacy-1", "legacy-gevent-1", "async-api-1")
 
     def settings(self) -> str:
         return f"{self.n} at once; AI stand-in delay 2 s; {self.profile.describe()}"
@@ -774,11 +1031,13 @@ SCENARIOS: dict[str, Scenario] = {
         BurstThousand(),
         DashboardSummary(),
         ThroughputSQLite(),
+        HotRoutesSQLite(),
         MixedReads(),
         ShadowCost(),
         DigestBurst(),
         Ingest(),
         ThroughputPostgres(),
+        HotRoutesPostgres(),
         DashboardCpu(),
         DigestBurstPostgres(),
     )

@@ -32,6 +32,7 @@ class Profile:
     backend: str = "sqlite"
     latency_ms: int = 0
     pool_size: int = 10
+    backend_label: str = ""  # how the report names the backend, when not by its name
 
     def env(self) -> dict[str, str]:
         return {
@@ -40,7 +41,7 @@ class Profile:
         }
 
     def describe(self) -> str:
-        words = [self.backend]
+        words = [self.backend_label or self.backend]
         if self.latency_ms:
             words.append(f"DB_SIMULATED_LATENCY_MS={self.latency_ms}")
         words.append(f"DB_POOL_SIZE={self.pool_size}")

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from async_api.bodies import json_body, json_body_doc
 from async_api.contract_json import ContractJSON
-from async_api.deps import Admin, Db, RuntimeDep
+from async_api.deps import Admin, Db, RuntimeDep, runtime_of
 from async_api.errors import error_responses
 from async_api.events import service
 from async_api.events.schemas import CalendarMonth, EventCategories, EventItem, EventPage
@@ -36,8 +36,8 @@ ADMIN_ERRORS = (400, 401, 404, 503)
     response_model=EventPage,
     responses=error_responses(400, 503),
 )
-async def list_events(db: Db, params: Annotated[EventListQuery, Query()]) -> ContractJSON:
-    return ContractJSON(await service.list_events(db=db, params=params))
+async def list_events(request: Request, params: Annotated[EventListQuery, Query()]) -> ContractJSON:
+    return ContractJSON(await service.list_events(db=runtime_of(request).db, params=params))
 
 
 @router.get(

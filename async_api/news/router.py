@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from async_api.contract_json import ContractJSON
-from async_api.deps import Db, InitData, RuntimeDep
+from async_api.deps import Db, InitData, RuntimeDep, runtime_of
 from async_api.errors import error_responses
 from async_api.identity import current_user
 from async_api.news import service
@@ -34,7 +34,10 @@ router = APIRouter(tags=["news"])
     response_model=LatestNewsResponse,
     responses=error_responses(400, 503),
 )
-async def latest_news(db: Db, params: Annotated[LatestNewsQuery, Query()]) -> ContractJSON:
+async def latest_news(
+    request: Request, params: Annotated[LatestNewsQuery, Query()]
+) -> ContractJSON:
+    db = runtime_of(request).db
     items = await service.latest_news(db=db, category=params.category, limit=params.limit)
     return ContractJSON({"news": items, "count": len(items)})
 
@@ -91,9 +94,9 @@ async def news_stats(db: Db) -> dict[str, Any]:
     response_model=NewsPage,
     responses=error_responses(400, 503),
 )
-async def list_news(db: Db, params: Annotated[NewsListQuery, Query()]) -> ContractJSON:
+async def list_news(request: Request, params: Annotated[NewsListQuery, Query()]) -> ContractJSON:
     found = await service.news_page(
-        db=db,
+        db=runtime_of(request).db,
         categories=params.categories,
         source=params.source,
         since=params.since,

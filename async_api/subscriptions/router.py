@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from async_api.contract_json import ContractJSON
-from async_api.deps import InitData, RuntimeDep
+from async_api.deps import InitData, RuntimeDep, runtime_of
 from async_api.errors import USER_ERRORS
 from async_api.identity import current_user
 from async_api.subscriptions import service
@@ -26,8 +26,9 @@ router = APIRouter(tags=["subscriptions"])
     responses=USER_ERRORS,
 )
 async def get_subscriptions(
-    rt: RuntimeDep, params: Annotated[UserQuery, Query()], init_data: InitData = None
+    request: Request, params: Annotated[UserQuery, Query()], init_data: InitData = None
 ) -> ContractJSON:
+    rt = runtime_of(request)
     user = await current_user(rt, init_data=init_data, user_id=params.user_id)
     return ContractJSON(await service.subscriptions_of(db=rt.db, user_id=user["id"]))
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from async_api.contract_json import ContractJSON
-from async_api.deps import Db, InitData, RuntimeDep
+from async_api.deps import Db, InitData, RuntimeDep, runtime_of
 from async_api.errors import error_responses
 from async_api.identity import current_user, request_client
 from async_api.webapp import service
@@ -113,8 +113,9 @@ async def auth(rt: RuntimeDep, signing_in: AuthRequest) -> dict[str, Any]:
     responses=error_responses(400, 401, 403, 404, 503),
 )
 async def feed(
-    rt: RuntimeDep, params: Annotated[FeedQuery, Query()], init_data: InitData = None
+    request: Request, params: Annotated[FeedQuery, Query()], init_data: InitData = None
 ) -> ContractJSON:
+    rt = runtime_of(request)
     user = await current_user(rt, init_data=init_data, user_id=params.user_id)
     found = await service.feed(
         db=rt.db, user_id=user["id"], limit=params.limit, offset=params.offset

@@ -8,13 +8,15 @@ from pathlib import Path
 
 from bench.configs import CONFIGURATIONS
 from bench.report import scenario_table
-from bench.smoke import run_smoke
+from bench.smoke import HOT_COMPARED, HOT_ROUTES, run_smoke
+from tests.conftest import BACKENDS, IN_CI, POSTGRES_URL
 
 
 def test_every_configuration_starts_answers_and_stops_without_leaving_a_process(
     tmp_path: Path,
 ) -> None:
-    result = run_smoke(log_dir=tmp_path)
+    postgres = "postgresql" in BACKENDS
+    result = run_smoke(log_dir=tmp_path, postgres_url=POSTGRES_URL if postgres else None)
 
     assert set(result.answers) == set(CONFIGURATIONS)
     not_ok = {name: answer for name, answer in result.answers.items() if answer != "200"}
@@ -27,6 +29,17 @@ def test_every_configuration_starts_answers_and_stops_without_leaving_a_process(
     floor = result.bodies["floor-1"]
     assert floor["count"] == 3 and len(floor["news"]) == 3
     assert floor == result.bodies["gateway-async-1"] == result.bodies["async-api-1"]
+    # The floor for the frontend's hot path: each of the five routes answers what the async
+    # half answers (bare and through the gateway), on SQLite and, when it answers, PostgreSQL.
+    assert not result.hot_mismatches(), result.hot_mismatches()
+    if postgres and (IN_CI or not result.hot_skipped):
+        assert set(result.hot) == {"sqlite", "postgresql"}, result.hot_skipped
+    for backend, answers in result.hot.items():
+        assert set(answers) == set(HOT_COMPARED), backend
+        for path in HOT_ROUTES:
+            status, body = answers["floor-1"][path]
+            assert status == "200" and body, (backend, path)
+            assert body.get("news") or body.get("items") or body.get("subscriptions"), path
     # Flask retired: the same answer, and Flask never imported, no a2wsgi threads.
     assert result.bodies["gateway-retired-1"] == floor
     retired = result.runtimes["gateway-retired-1"]

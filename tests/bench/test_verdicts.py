@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.report import cpu_overview, scenario_table
-from bench.verdicts import target_cpu_floor, target_fan_out, target_summary_cpu
+from bench.report import cpu_overview, hot_overview, scenario_table
+from bench.scenarios import HOT_ROUTES
+from bench.verdicts import (
+    target_db_throughput,
+    target_fan_out,
+    target_hot_routes,
+    target_summary_cpu,
+)
 
 
 def row(*rounds: dict[str, Any]) -> dict[str, Any]:
@@ -41,23 +47,72 @@ def test_a_throughput_table_shows_the_server_cpu_per_request_of_every_configurat
     assert "| `floor-1` | 0.24 |" in overview
 
 
-def test_cpu_against_the_floor_is_judged_round_by_round_at_1_5x() -> None:
-    def records(*pairs: tuple[float, float]) -> dict[str, Any]:
-        rows = {
-            "gateway-async-1": row(*(throughput(1000, ours) for ours, _ in pairs)),
-            "floor-1": row(*(throughput(3000, floor) for _, floor in pairs)),
-        }
-        return {"throughput-postgresql": record("throughput-postgresql", rows)}
+def hot_round(cpu_ms: dict[str, float]) -> dict[str, Any]:
+    routes = {
+        path: {"rps": 1000.0, "errors": 0, "cpu_ms_per_request": v} for path, v in cpu_ms.items()
+    }
+    return {"routes": routes, "requests": 1000 * len(routes), "errors": 0, "rps": 1000.0}
 
+
+def hot_records(*pairs: tuple[float, float], slow: str | None = None) -> dict[str, Any]:
+    """Every route at (ours, floor) per round; `slow` at twice ours."""
+
+    def rounds(index: int) -> list[dict[str, Any]]:
+        return [
+            hot_round({p: pair[index] * (2 if p == slow and index == 0 else 1) for p in HOT_ROUTES})
+            for pair in pairs
+        ]
+
+    rows = {"gateway-async-1": row(*rounds(0)), "floor-1": row(*rounds(1))}
+    name = "hot-routes-postgresql"
+    return {name: record(name, rows, kind="hot", routes=list(HOT_ROUTES))}
+
+
+def test_cpu_against_the_floor_is_judged_per_route_round_by_round_at_1_5x() -> None:
     # Each round's pair was measured seconds apart: 1.5x, 1.5x and 2x, median 1.5x (the
     # medians of the two columns alone, 0.60 / 0.30, would say 2x).
-    met = target_cpu_floor(records((0.30, 0.20), (0.90, 0.60), (0.60, 0.30)))
-    missed = target_cpu_floor(records((0.31, 0.20), (0.91, 0.60), (0.60, 0.30)))
+    met = target_hot_routes(hot_records((0.30, 0.20), (0.90, 0.60), (0.60, 0.30)))
+    missed = target_hot_routes(hot_records((0.31, 0.20), (0.91, 0.60), (0.60, 0.30)))
+    one_route = target_hot_routes(
+        hot_records((0.30, 0.20), (0.90, 0.60), (0.60, 0.30), slow="/api/events/")
+    )
 
-    assert [v.status for v in met if v.scenario == "throughput-postgresql"] == ["met"]
-    assert [v.status for v in missed if v.scenario == "throughput-postgresql"] == ["missed"]
-    assert "floor-1 0.30 ms: 1.50x (1.50..2.00)" in met[0].measured
-    assert [v.status for v in met if v.scenario == "throughput-sqlite"] == ["not measured"]
+    assert [v.status for v in met if v.scenario == "hot-routes-postgresql"] == ["met"]
+    assert [v.status for v in missed if v.scenario == "hot-routes-postgresql"] == ["missed"]
+    assert [v.status for v in one_route if v.scenario == "hot-routes-postgresql"] == ["missed"]
+    assert "`/webapp/api/feed?user_id=1` 1.50x (1.50..2.00) (0.60 vs 0.30 ms)" in met[0].measured
+    assert "`/api/events/` 3.00x" in one_route[0].measured
+    assert all(f"`{path}`" in met[0].measured for path in HOT_ROUTES)
+    assert [v.status for v in met if v.scenario == "hot-routes-sqlite"] == ["not measured"]
+
+
+def test_the_hot_path_table_has_a_column_per_route_and_a_row_per_configuration() -> None:
+    records = hot_records((0.31, 0.20), (0.91, 0.60))
+    table = "\n".join(hot_overview(list(records.values())))
+
+    assert "| configuration | `/api/news/latest` | `/api/news` |" in table
+    assert "| `floor-1` | 0.40 (0.20..0.60) | 0.40 (0.20..0.60) |" in table
+    assert table.startswith("PostgreSQL:")
+
+
+def test_the_db_throughput_goal_states_each_worker_count() -> None:
+    def rps(value: float) -> dict[str, Any]:
+        return throughput(value, 1.0)
+
+    rows = {
+        "gateway-async-1": row(rps(1000), rps(1000)),
+        "legacy-sync-1": row(rps(400), rps(500)),
+        "legacy-gthread-1x32": row(rps(700), rps(700)),
+    }
+    verdicts = target_db_throughput(
+        {"throughput-postgresql": record("throughput-postgresql", rows)}
+    )
+
+    assert [v.statement.rsplit("[", 1)[1] for v in verdicts] == ["1 worker(s)]", "2 worker(s)]"]
+    assert [v.status for v in verdicts] == ["met", "not measured"]
+    assert "gateway-async-1 1000 rps vs legacy-sync-1 450 rps: 2.25x (2.00..2.50)" in (
+        verdicts[0].measured
+    )
 
 
 def test_the_summary_may_cost_5_ms_of_cpu_and_no_more() -> None:
