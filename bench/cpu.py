@@ -136,7 +136,11 @@ class CpuMeter:
         self.wall_s = time.monotonic() - self._began
 
     def per_request_ms(self, requests: int) -> float | None:
-        return self.used.total_s * 1000 / requests if requests > 0 else None
+        """None when nothing was read: a server that answered used some CPU, so a zero is
+        a reading that failed (the process tree was not found), not a figure."""
+        if requests <= 0 or self.used.total_s <= 0:
+            return None
+        return self.used.total_s * 1000 / requests
 
     def figures(self, requests: int) -> dict[str, float | int | bool | None]:
         """What a scenario's round records about the server's CPU."""
