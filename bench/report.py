@@ -618,9 +618,9 @@ METHOD = """\
   first, then `gateway-async-1` beside `sleep-1`), and each server is warmed up with a
   burst of its own before the measured rounds, so that they open no connection: the
   report gives the connections each held after the warm-up and after the rounds
-  (pg_stat_activity). `gateway-async-1-pool10` shows the default pool: beyond its 10
-  connections a query waits up to `DB_POOL_TIMEOUT_SECONDS` (5 s), then its request
-  answers 503.
+  (pg_stat_activity). `gateway-async-1-pool10` (`--full` runs, in `burst100` and
+  `burst1000`) shows the default pool: beyond its 10 connections a query waits up to
+  `DB_POOL_TIMEOUT_SECONDS` (5 s), then its request answers 503.
 - **Flask not loaded.** `gateway-retired-1` serves the `retired` manifest (every route
   on `async`, `legacy_half: retired`): the gateway never imports Flask, mounts no a2wsgi
   app and starts no WSGI threads, but keeps its dispatch, headers, metrics and flushes;

@@ -354,12 +354,17 @@ class BurstHundred(Burst):
         "legacy-gthread-1x32",
         "legacy-gevent-1",
         "gateway-async-1",
-        "gateway-async-1-pool10",
         "sleep-1",
         "legacy-sync-1",
         "before-run-async-1",
     )
-    extra = ("gateway-legacy-1", "async-api-1", "legacy-gthread-2x16", "legacy-sync-2")
+    extra = (
+        "gateway-async-1-pool10",  # ten waves of ten: --full runs only (quick under 5 min)
+        "gateway-legacy-1",
+        "async-api-1",
+        "legacy-gthread-2x16",
+        "legacy-sync-2",
+    )
 
 
 class BurstThousand(Burst):
