@@ -289,6 +289,9 @@ class Watch:
     problem: str | None
 
 
+READY_GRACE_S = 30.0  # after the drain, for a worker that had not started yet
+
+
 async def watch_drain(
     database_url: str,
     job_ids: list[str],
@@ -318,7 +321,12 @@ async def watch_drain(
             if dead:
                 watch.problem = f"{dead[0].name} exited: {dead[0].log_tail(5)}"
                 return watch
-            if now >= next_poll:
+            if watch.done_at is not None:
+                # Drained; a worker still starting (the others took every job first) is
+                # given a moment to say it is ready, for its start-up and CPU figures.
+                if watch.all_ready_at is not None or now - watch.done_at > READY_GRACE_S:
+                    return watch
+            elif now >= next_poll:
                 next_poll = now + 0.25
                 async with engine.connect() as conn:
                     rows = (await conn.execute(query, {"ids": job_ids})).all()
@@ -326,7 +334,6 @@ async def watch_drain(
                 finished = watch.counts.get("done", 0) + watch.counts.get("failed", 0)
                 if finished >= len(job_ids):
                     watch.done_at = time.monotonic()
-                    return watch
             if now - launched > give_up_after:
                 watch.problem = f"not drained within {give_up_after:.0f} s: {watch.counts}"
                 return watch
