@@ -351,6 +351,8 @@ async def run_parity(
                 if difference.path in rows_seen:
                     continue
                 rows_seen.add(difference.path)
+                if ignored(difference.path, manifest.entries[case.route_id].compare.ignore):
+                    continue  # declared in the route's entry: `rows.digests.*.duration_ms`
                 if ignored(difference.path, tuple(row_noise)):
                     noise.append(difference)
                 else:

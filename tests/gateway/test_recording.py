@@ -284,3 +284,55 @@ def test_a_shadow_mismatch_becomes_a_case_that_proves_the_fix(
     # Fixed (the real async half): the same case passes.
     report, output = replay_in_process(out, database_url=database_url)
     assert report.ok, output
+
+
+def test_a_rows_path_in_the_routes_entry_is_not_a_difference(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A write's rows are compared too. A column that legitimately differs (a digest's
+    `duration_ms`, each half's own clock: CI once failed on 0 vs 1 ms) is declared under
+    `rows.<table>` in the route's `compare.ignore`, and only that column is let through.
+    Here an async half that stamps its digests' `model` stands in for it (a clock would
+    make the test depend on the noise pass's luck)."""
+    import sqlalchemy as sa
+
+    from shared.database.schema import digests
+
+    def stamping(real: Any) -> Any:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            async def send_after_stamping(message: Any) -> None:
+                if message["type"] == "http.response.start":  # the digest is stored by now
+                    await real.state.runtime.db.execute(sa.update(digests).values(model="stamped"))
+                await send(message)
+
+            digest = scope["type"] == "http" and scope["path"] == "/api/digest/generate"
+            await real(scope, receive, send_after_stamping if digest else send)
+
+        return app
+
+    def parity_with(ignore: list[str]) -> tuple[Any, str]:
+        manifest = yaml.safe_load((ROOT / "migration_status.yaml").read_text())
+        manifest["routes"]["api.generate_digest"]["compare"]["ignore"] = ignore
+        path = tmp_path / "manifest.yaml"
+        path.write_text(yaml.safe_dump(manifest))
+        buffer = io.StringIO()
+        report = asyncio.run(
+            run_parity(
+                make_settings(database_url),
+                database_url=SQLITE_BASE_URL,
+                manifest_path=str(path),
+                only=["api.generate_digest"],
+                wrap_async=stamping,
+                console=Console(file=buffer, width=200),
+            )
+        )
+        return report, buffer.getvalue()
+
+    declared = ["digest.created_at", "rows.digests.*.duration_ms"]
+    report, output = parity_with(declared)
+    assert not report.ok, output
+    assert re.search(r"rows\.digests\.\d+\.model: legacy '?\w+'? != async '?stamped", output)
+    assert "duration_ms: legacy" not in output
+    report, output = parity_with([*declared, "rows.digests.*.model"])
+    assert report.ok, output
+    assert "parity holds" in output
