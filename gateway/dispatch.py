@@ -52,8 +52,9 @@ def client_key(scope: Scope) -> str:
                 if field == "user":
                     key = "tg:" + raw
             break
-    if not key:
-        for field, value in parse_qsl(scope.get("query_string", b"").decode("latin-1")):
+    query = scope.get("query_string", b"")
+    if not key and (b"user_id=" in query or b"%" in query):  # parsed when it can be there
+        for field, value in parse_qsl(query.decode("latin-1")):
             if field == "user_id":
                 key = "user:" + value
                 break

@@ -27,6 +27,7 @@ import hmac
 import io
 import json
 import logging
+import random
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -193,8 +194,6 @@ class Recorder:
 
     @staticmethod
     def wants(entry: RouteEntry) -> bool:
-        import random
-
         rate = entry.record.sample_rate
         return rate >= 1 or (rate > 0 and random.random() < rate)
 

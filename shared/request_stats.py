@@ -36,7 +36,9 @@ class RequestStats:
 
     def record(self, route_id: str, side: str, status: int, seconds: float) -> None:
         with self._lock:
-            figures = self._routes.setdefault((route_id, side), RouteFigures())
+            figures = self._routes.get((route_id, side))
+            if figures is None:  # not `setdefault`: that builds a RouteFigures per request
+                figures = self._routes[(route_id, side)] = RouteFigures()
             figures.requests += 1
             if status >= 500:
                 figures.errors += 1

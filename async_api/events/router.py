@@ -12,6 +12,7 @@ from async_api.deps import Admin, Db, RuntimeDep, runtime_of
 from async_api.errors import error_responses
 from async_api.events import service
 from async_api.events.schemas import CalendarMonth, EventCategories, EventItem, EventPage
+from async_api.routing import QueryModelRoute
 from shared import events_stream as sse
 from shared.contracts.common import PageQuery
 from shared.contracts.events import (
@@ -25,7 +26,7 @@ from shared.contracts.events import (
     UpcomingQuery,
 )
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], route_class=QueryModelRoute)
 M = TypeVar("M", bound=BaseModel)
 ADMIN_ERRORS = (400, 401, 404, 503)
 

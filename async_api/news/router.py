@@ -16,6 +16,7 @@ from async_api.news.schemas import (
     NewsPage,
     NewsStats,
 )
+from async_api.routing import QueryModelRoute
 from shared.contracts.news import (
     LatestNewsQuery,
     NewsFeedback,
@@ -25,7 +26,7 @@ from shared.contracts.news import (
     TrendingNewsQuery,
 )
 
-router = APIRouter(tags=["news"])
+router = APIRouter(tags=["news"], route_class=QueryModelRoute)
 
 
 @router.get(

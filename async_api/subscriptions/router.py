@@ -8,6 +8,7 @@ from async_api.contract_json import ContractJSON
 from async_api.deps import InitData, RuntimeDep, runtime_of
 from async_api.errors import USER_ERRORS
 from async_api.identity import current_user
+from async_api.routing import QueryModelRoute
 from async_api.subscriptions import service
 from async_api.subscriptions.schemas import (
     SubscriptionsResponse,
@@ -16,7 +17,7 @@ from async_api.subscriptions.schemas import (
 )
 from shared.contracts.subscriptions import SubscriptionPath, SubscriptionUpdate, UserQuery
 
-router = APIRouter(tags=["subscriptions"])
+router = APIRouter(tags=["subscriptions"], route_class=QueryModelRoute)
 
 
 @router.get(

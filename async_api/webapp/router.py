@@ -12,13 +12,14 @@ from async_api.contract_json import ContractJSON
 from async_api.deps import Db, InitData, RuntimeDep, runtime_of
 from async_api.errors import error_responses
 from async_api.identity import current_user, request_client
+from async_api.routing import QueryModelRoute
 from async_api.webapp import service
 from async_api.webapp.schemas import AuthResponse, FeedPage
 from shared.contracts.webapp import AuthRequest, EventsPageQuery, FeedQuery, NewsPageQuery
 from shared.web import webapp as pages
 from shared.web.security import page_headers
 
-router = APIRouter(tags=["webapp"])
+router = APIRouter(tags=["webapp"], route_class=QueryModelRoute)
 
 # A page's errors are the API's JSON shape, not HTML. FastAPI would list an error `model`
 # under the route's own media type (text/html), so the content is spelt out; the schema is

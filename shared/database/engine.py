@@ -121,7 +121,7 @@ class _ReadPlan:
     """A SELECT compiled once for its shape: the SQL, where each bound value goes, and how
     each column is turned into Python (what SQLAlchemy's result processors do)."""
 
-    __slots__ = ("compiled", "sql", "binds", "keys", "columns")
+    __slots__ = ("compiled", "sql", "binds", "keys", "columns", "processed")
 
     def __init__(self, compiled: SQLCompiler) -> None:
         self.compiled = compiled
@@ -132,6 +132,7 @@ class _ReadPlan:
         ]
         self.keys = [column.keyname for column in compiled._result_columns]
         self.columns: list[Any] | None = None  # result processors, once the types are known
+        self.processed: list[tuple[str, Any]] = []  # (key, processor) where there is one
 
     def arguments(self, bound: Sequence[Any] | None, params: Params | None) -> list[Any]:
         """The positional values: from `params`, else from the statement they were
@@ -151,19 +152,19 @@ class _ReadPlan:
             column_type._cached_result_processor(dialect, coltype)
             for column_type, coltype in zip(types, coltypes, strict=True)
         ]
+        self.processed = [
+            (key, process) for key, process in zip(self.keys, self.columns, strict=True) if process
+        ]
 
     def rows(self, records: Sequence[Any]) -> list[dict[str, Any]]:
-        keys, columns = self.keys, self.columns
-        assert columns is not None
-        if not any(columns):
-            return [dict(zip(keys, record, strict=True)) for record in records]
-        return [
-            {
-                key: value if process is None else process(value)
-                for key, process, value in zip(keys, columns, record, strict=True)
-            }
-            for record in records
-        ]
+        """Each record as a dict, built in C (`dict(zip(...))`); then only the columns that
+        have a result processor (SQLite's DATETIME text, say) are converted."""
+        keys = self.keys
+        rows = [dict(zip(keys, record, strict=False)) for record in records]  # a key a column
+        for key, process in self.processed:
+            for row in rows:
+                row[key] = process(row[key])
+        return rows
 
 
 def _plan_for(statement: sa.Select, key: Any | None, dialect: Any) -> _ReadPlan | None:
