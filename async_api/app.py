@@ -27,6 +27,7 @@ from async_api.metrics.router import router as metrics_router
 from async_api.news.router import router as news_router
 from async_api.notifications.router import router as notifications_router
 from async_api.openapi import catalogue_openapi
+from async_api.routing import index_literal_routes
 from async_api.sources.router import router as sources_router
 from async_api.subscriptions.router import router as subscriptions_router
 from async_api.system.router import router as system_router
@@ -105,6 +106,7 @@ def create_app(*, settings: Settings | None = None, runtime: Runtime | None = No
         app.router.routes.extend(router.routes)
     app.router._mark_routes_changed()
     add_offline_docs(app)
+    index_literal_routes(app.router.routes)
     return app
 
 

@@ -56,6 +56,10 @@ CHANGES: dict[str, dict[str, Any]] = {
     },
 }
 UNCOVERED = "api.trending_news"
+# The corpus's cases for the shadowed route, as the readiness report should count them.
+LATEST_CASES = len(
+    yaml.safe_load((CORPUS_DIR / "news_routes.yaml").read_text())["news.latest_news"]
+)
 
 
 def wait_for(check: Callable[[], Any], seconds: float = 30, what: str = "condition") -> Any:
@@ -168,7 +172,7 @@ def test_routes_gives_every_route_a_verdict_and_its_reason(evidence: Session) ->
 
     text = wait_for(complete, what="news.latest_news ready to canary in `routes`")
     assert "readiness" in text  # the table's column, beside the columns it always had
-    assert "news.latest_news: ready to canary — covered by 11 corpus + " in text
+    assert f"news.latest_news: ready to canary — covered by {LATEST_CASES} corpus + " in text
     assert "shadow parity 100.0% over " in text
     assert (
         "api.get_categories: not ready — shadow parity 0.0% over 3 comparisons, under 99%" in text
@@ -194,7 +198,7 @@ def test_a_route_in_detail_shows_every_figure(evidence: Session) -> None:
     shadowed = evidence.routes("--route", "news.latest_news")
     assert "news.latest_news GET /api/news/latest (shadow)" in shadowed
     assert "verdict: ready to canary" in shadowed
-    assert "parity cases: corpus 11, recorded " in shadowed
+    assert f"parity cases: corpus {LATEST_CASES}, recorded " in shadowed
     assert "recorded 0 in the database" not in shadowed  # sampled at 1.0: kept as cases
     assert "0 differing, parity 100.0%" in shadowed
     assert "on async: no (the file says shadow)" in shadowed
@@ -222,7 +226,7 @@ def test_the_dashboard_and_its_json_show_the_readiness(evidence: Session) -> Non
     verdicts = {route["id"]: route["readiness"] for route in status["routes"]}
     assert verdicts["news.latest_news"]["verdict"] == "ready to canary"
     assert verdicts["news.latest_news"]["shadow"]["rate"] == 1.0
-    assert verdicts["news.latest_news"]["cases"]["corpus"] == 11
+    assert verdicts["news.latest_news"]["cases"]["corpus"] == LATEST_CASES
     assert verdicts["api.get_categories"]["verdict"] == "not ready"
     assert verdicts["api.get_categories"]["reason"].startswith("shadow parity 0.0%")
     assert verdicts["api.list_sources"]["verdict"] == "ready to flip"
@@ -241,7 +245,7 @@ def test_the_dashboard_and_its_json_show_the_readiness(evidence: Session) -> Non
     row = page.split('data-route="api.get_categories"')[1].split("</tr>")[0]
     assert "not ready" in row and "shadow parity 0.0% over" in row
     row = page.split('data-route="news.latest_news"')[1].split("</tr>")[0]
-    assert "ready to canary" in row and "covered by 11 corpus" in row
+    assert "ready to canary" in row and f"covered by {LATEST_CASES} corpus" in row
 
 
 def test_the_rules_that_need_days_or_a_finished_canary() -> None:
