@@ -77,11 +77,13 @@ FEED_TOTAL_SQL = "SELECT count(*) AS count_1 FROM news " + _SUBSCRIBED.rstrip()
 
 
 class SQLitePool:
-    """`size` aiosqlite connections (a thread each), one request at a time on each."""
+    """`size` aiosqlite connections (a thread each), one request at a time on each; the
+    most recently used first, as asyncpg's pool (and the engine's direct reads) take them:
+    a thread that has just run is cheaper to wake than one asleep for longer."""
 
     def __init__(self, path: str, size: int) -> None:
         self.path, self.size = path, size
-        self.idle: asyncio.Queue[Any] = asyncio.Queue()
+        self.idle: asyncio.LifoQueue[Any] = asyncio.LifoQueue()
         self.opened: list[Any] = []
 
     async def open(self) -> None:

@@ -318,9 +318,10 @@ async def _job_figures(runtime: Runtime | None) -> list[dict[str, Any]] | None:
 
 
 def _pool_checked_out(runtime: Runtime) -> int:
+    """Connections in use (the idle ones the direct reads keep are not)."""
     pool = runtime.db.pool
     checked_out = getattr(pool, "checkedout", None)
-    return int(checked_out()) if callable(checked_out) else 0
+    return int(checked_out()) - runtime.db.idle_direct if callable(checked_out) else 0
 
 
 class GatewayApp(FastAPI):

@@ -52,6 +52,8 @@ def pool_figures(db: Database) -> dict[str, Any]:
     overflow = _pool_figure(pool, "overflow")
     checked_in = _pool_figure(pool, "checkedin")
     checked_out = _pool_figure(pool, "checkedout")
+    if checked_in is not None and checked_out is not None:  # idle, though kept by direct reads
+        checked_in, checked_out = checked_in + db.idle_direct, checked_out - db.idle_direct
     timeout = getattr(pool, "timeout", None)
     max_overflow = getattr(pool, "_max_overflow", None)  # QueuePool has no public accessor
     return {

@@ -1,0 +1,49 @@
+"""Direct reads keep their pooled connection between reads (a list pop instead of the
+pool's checkout) and hand it back to anyone else who needs the pool: with a pool of one,
+neither a write nor a crowd of reads waits for a connection that sits idle."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from tests.support.gateway_server import GatewayServer
+
+StartGateway = Callable[..., tuple[GatewayServer, httpx.Client]]
+SUBSCRIBE = {"user_id": 1, "category": "tech", "action": "subscribe"}
+
+
+def test_a_kept_connection_is_idle_and_a_write_gets_it(start_gateway: StartGateway) -> None:
+    _, http = start_gateway(db_pool_size=1, db_pool_timeout_seconds=2)
+    for _ in range(3):
+        assert http.get("/api/news/latest").status_code == 200
+    pool = http.get("/api/metrics/db").json()["pool"]
+    assert (pool["open"], pool["checked_in"], pool["checked_out"]) == (1, 1, 0)
+
+    started = time.monotonic()
+    answer = http.post("/api/subscriptions/update", json=SUBSCRIBE)
+    assert answer.status_code == 200, answer.text  # not a 503 after the pool's timeout
+    assert time.monotonic() - started < 2
+    assert answer.json()["subscribed"] is True
+
+
+def test_reads_and_writes_at_once_share_one_connection(start_gateway: StartGateway) -> None:
+    _, http = start_gateway(db_pool_size=1, db_pool_timeout_seconds=2)
+    reads = ["/api/news/latest", "/api/news", "/api/events/", "/api/subscriptions?user_id=1"]
+
+    def read(path: str) -> int:
+        return http.get(path).status_code
+
+    def write(_: int) -> int:
+        return http.post("/api/subscriptions/update", json=SUBSCRIBE).status_code
+
+    with ThreadPoolExecutor(12) as crowd:
+        read_statuses = crowd.map(read, reads * 6)
+        write_statuses = crowd.map(write, range(6))
+        assert set(read_statuses) == {200}
+        assert set(write_statuses) == {200}
+    pool = http.get("/api/metrics/db").json()["pool"]
+    assert (pool["open"], pool["checked_out"]) == (1, 0)
