@@ -489,9 +489,11 @@ class Database:
         except BaseException:
             # Whatever state a failed or cancelled call left the connection in, it is not
             # handed to the next request (closing it is I/O: in a greenlet, as checkout).
-            with contextlib.suppress(Exception):
-                await greenlet_spawn(pooled.invalidate)
-            pooled.close()
+            try:
+                with contextlib.suppress(Exception):
+                    await greenlet_spawn(pooled.invalidate)
+            finally:
+                pooled.close()  # back to the pool even when the invalidation is cancelled
             raise
         self._release(pooled)
         self.last_success = time.monotonic()
