@@ -6,6 +6,8 @@ forced onto that half. Responses are compared on status, content type and JSON b
 (after the manifest's rules for the route); after every write, the rows left in the
 database are compared too, once background jobs have settled. A noise pass (legacy run
 twice) tells fields that differ between runs of the same code from real differences.
+Every run reads the same clock: case i happens at the same instants on each half
+(`ReplayClock`), so no time window closes on a row between the legacy run and the async one.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ from gateway.compare import Answer, Difference, compare_answers, ignored, json_d
 from gateway.manifest import Manifest, load_manifest
 from shared.database.engine import Database
 from shared.database.migrate import apply_migrations, demo_anchor, load_demo
+from shared.database.rows import set_clock, utcnow
 from shared.database.schema import TABLES, digest_jobs
 from shared.database.scratch import create_scratch_database, drop_scratch_database
 from shared.settings import Settings
@@ -215,6 +219,27 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class ReplayClock:
+    """The replay's "now" (`shared.database.rows.set_clock`): case i starts at `base` + i
+    seconds and follows the wall clock within the case, for at most 0.999 s. Each run of the
+    corpus reads the same instants, give or take milliseconds inside a case, while the wall
+    clock moves a minute or more between the legacy run and the async one: enough for
+    trending's "last 24 hours" to close on a seeded row in between (and for midnight to
+    pass). Seeded and recorded times are whole seconds, so those milliseconds never decide
+    a window."""
+
+    def __init__(self, base: datetime) -> None:
+        self.base = base.replace(microsecond=0)
+        self._case = (self.base, time.perf_counter())
+
+    def start_case(self, index: int) -> None:
+        self._case = (self.base + timedelta(seconds=index), time.perf_counter())
+
+    def __call__(self) -> datetime:
+        start, t0 = self._case
+        return start + timedelta(seconds=min(time.perf_counter() - t0, 0.999))
+
+
 async def replay(
     settings: Settings,
     manifest: Manifest,
@@ -222,8 +247,27 @@ async def replay(
     cases: list[Case],
     on_case: Callable[[], None] | None = None,
     wrap_async: Callable[[ASGIApp], ASGIApp] | None = None,
+    clock: ReplayClock | None = None,
 ) -> list[Answer]:
-    """Replay `cases` in order through a gateway with every route on `side`."""
+    """Replay `cases` in order through a gateway with every route on `side`, on `clock`
+    (by default one starting now)."""
+    clock = clock or ReplayClock(utcnow())
+    set_clock(clock)
+    try:
+        return await _replay(settings, manifest, side, cases, on_case, wrap_async, clock)
+    finally:
+        set_clock(None)
+
+
+async def _replay(
+    settings: Settings,
+    manifest: Manifest,
+    side: str,
+    cases: list[Case],
+    on_case: Callable[[], None] | None,
+    wrap_async: Callable[[ASGIApp], ASGIApp] | None,
+    clock: ReplayClock,
+) -> list[Answer]:
     from gateway.app import create_gateway
 
     app = create_gateway(settings, manifest=manifest, force_status=side, wrap_async=wrap_async)
@@ -231,7 +275,8 @@ async def replay(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://parity") as client:
-            for case in cases:
+            for index, case in enumerate(cases):
+                clock.start_case(index)
                 content = case.content()
                 headers = httpx.Headers(case.headers)
                 if case.json_body is not None or case.body_size is not None:
@@ -308,6 +353,7 @@ async def run_parity(
         and (not only or entry.id in only)
     ]
     anchor = demo_anchor()
+    clock = ReplayClock(utcnow())  # one clock for the three runs
     answers: dict[str, list[Answer]] = {}
     # Diffy's noise pass: Flask against itself finds fields that differ between two runs
     # of the same code (ids of random UUIDs, clocks), reported as noise, not hidden.
@@ -324,6 +370,7 @@ async def run_parity(
                     cases,
                     on_case=functools.partial(progress.advance, task),
                     wrap_async=wrap_async if side == "async" else None,
+                    clock=clock,
                 )
             finally:
                 await drop_scratch_database(url, base_url=database_url)

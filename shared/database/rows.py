@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+_clock: Callable[[], datetime] | None = None  # None: the wall clock (see `set_clock`)
 
 
 def iso(value: datetime | str | None) -> str | None:
@@ -24,8 +27,17 @@ def iso(value: datetime | str | None) -> str | None:
 
 
 def utcnow() -> datetime:
-    """Naive UTC, as the schema stores it."""
+    """Naive UTC, as the schema stores it: the one clock both halves read "now" from."""
+    if _clock is not None:
+        return _clock()
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Replace `utcnow`'s wall clock (None restores it). Only the parity replay does, so
+    that each case finds the same "now" on both halves (see gateway/parity.py)."""
+    global _clock
+    _clock = clock
 
 
 def json_object(value: Any) -> dict[str, Any]:
