@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import math
@@ -25,7 +26,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
 
@@ -227,8 +228,12 @@ class Database:
         # taking one back is a list pop, where the pool's checkout is a greenlet and its
         # bookkeeping (about 15 microseconds a read). Anyone else who needs the pool gets
         # them back first: `_sqlalchemy_users` counts the SQLAlchemy-path connections in
-        # use here, `_waiting` the direct reads waiting for the pool.
+        # use here, `_waiting` the direct reads waiting for the pool. When every connection
+        # is with a direct read, the next one waits in `_handoffs` and is handed the
+        # connection the first one to finish releases (`_release`), as the floor's queue
+        # and asyncpg's pool do, rather than in the pool's own queue, a greenlet each.
         self._idle: list[Any] = []
+        self._handoffs: collections.deque[asyncio.Future[Any]] = collections.deque()
         self._sqlalchemy_users = 0
         self._waiting = 0
         self.queries = 0
@@ -278,6 +283,7 @@ class Database:
             yield
         finally:
             self._sqlalchemy_users -= 1
+            self._wake_handoff()  # its connection is back in the pool
 
     async def connect(self) -> None:
         if self._engine is not None:
@@ -322,6 +328,8 @@ class Database:
     async def close(self) -> None:
         if self._engine is not None:
             self._return_idle()
+            while self._handoffs:  # none is coming now: to the pool, which says so
+                self._wake_handoff()
             await self._engine.dispose()
             self._engine = None
         if self._probe_engine is not None:
@@ -462,16 +470,60 @@ class Database:
         assert self._engine is not None
         return self._engine.dialect
 
-    async def _direct_rows(self, plan: _ReadPlan, arguments: list[Any]) -> list[dict[str, Any]]:
+    async def _checkout(self) -> Any:
+        """A connection for a direct read: a kept one, one handed over by a direct read
+        that finishes, or the pool's."""
         if self._idle:
-            pooled = self._idle.pop()
-        else:
-            assert self._engine is not None
-            self._waiting += 1
-            try:  # checking out may connect, which the async dialects do in a greenlet
-                pooled = await greenlet_spawn(self._engine.sync_engine.raw_connection)
-            finally:
-                self._waiting -= 1
+            return self._idle.pop()
+        assert self._engine is not None
+        pool = self._engine.pool
+        if (
+            not self._sqlalchemy_users
+            and isinstance(pool, QueuePool)
+            and pool.checkedout() >= pool.size()
+        ):
+            pooled = await self._handed_over()
+            if pooled is not None:
+                return pooled  # else the pool has one again (`_wake_handoff`)
+        self._waiting += 1
+        try:  # checking out may connect, which the async dialects do in a greenlet
+            return await greenlet_spawn(self._engine.sync_engine.raw_connection)
+        finally:
+            self._waiting -= 1
+
+    async def _handed_over(self) -> Any:
+        """Wait, at most `pool_timeout`, for a direct read's connection (or None: take the
+        pool's)."""
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._handoffs.append(waiter)
+        try:
+            async with asyncio.timeout(self.pool_timeout):
+                return await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                if (pooled := waiter.result()) is not None:
+                    self._release(pooled)  # handed over just as this read gave up
+                else:
+                    self._wake_handoff()  # the pool's connection is someone else's then
+            else:
+                with contextlib.suppress(ValueError):
+                    self._handoffs.remove(waiter)
+            if isinstance(exc, TimeoutError):
+                raise PoolTimeout(
+                    f"no connection within {self.pool_timeout:g} s (pool of {self.pool_size})"
+                ) from None
+            raise
+
+    def _wake_handoff(self) -> None:
+        """The pool has a connection again: the longest-waiting direct read takes it there."""
+        while self._handoffs:
+            waiter = self._handoffs.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def _direct_rows(self, plan: _ReadPlan, arguments: list[Any]) -> list[dict[str, Any]]:
+        pooled = await self._checkout()
         try:
             await self._before_query()
             driver = pooled.driver_connection
@@ -494,18 +546,27 @@ class Database:
                     await greenlet_spawn(pooled.invalidate)
             finally:
                 pooled.close()  # back to the pool even when the invalidation is cancelled
+                self._wake_handoff()
             raise
         self._release(pooled)
         self.last_success = time.monotonic()
         return plan.rows(records)
 
     def _release(self, pooled: Any) -> None:
-        """Kept for the next direct read, unless the pool has a taker: a SQLAlchemy-path
-        connection in use here (it may want another) or a direct read waiting for one."""
+        """Handed to the longest-waiting direct read, else kept for the next one, unless
+        the pool has a taker: a SQLAlchemy-path connection in use here (it may want
+        another) or a direct read waiting in the pool's queue."""
         if self._sqlalchemy_users or self._waiting or self._engine is None:
             pooled.close()
-        else:
-            self._idle.append(pooled)
+            if not self._waiting:  # else a read waiting in the pool's queue takes it
+                self._wake_handoff()
+            return
+        while self._handoffs:
+            waiter = self._handoffs.popleft()
+            if not waiter.done():
+                waiter.set_result(pooled)
+                return
+        self._idle.append(pooled)
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
