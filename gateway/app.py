@@ -22,9 +22,8 @@ from async_api.app import NO_OPENTELEMETRY, async_routes, warm_up
 from async_api.app import create_app as create_async_app
 from gateway import overrides, store
 from gateway.canary import CanaryController
-from gateway.control import ControlSurfaceGuard
+from gateway.control import ControlLock
 from gateway.dispatch import ASYNC, RouteDispatcher, _Outcome
-from gateway.guard import ResponseGuard
 from gateway.looplag import LoopLagMonitor
 from gateway.manifest import Manifest, RouteEntry, RouteTable, load_manifest
 from gateway.metrics import PROMETHEUS_CONTENT_TYPE, GatewayMetrics
@@ -325,10 +324,10 @@ def _pool_checked_out(runtime: Runtime) -> int:
 
 
 class GatewayApp(FastAPI):
-    """The root app. HTTP enters through `front` (the response guard, the control-surface
-    guard, the dispatcher), which hands only the gateway's own paths (`/_gateway/...`,
-    `/metrics`) to this app's FastAPI stack: a request for a half passes through FastAPI's
-    middleware once, the half's, not twice."""
+    """The root app. HTTP enters through `front` (the dispatcher, with the control
+    surfaces' lock and the response guard), which hands only the gateway's own paths
+    (`/_gateway/...`, `/metrics`) to this app's FastAPI stack: a request for a half passes
+    through FastAPI's middleware once, the half's, not twice."""
 
     front: ASGIApp
 
@@ -418,11 +417,8 @@ def create_gateway(
         telemetry=NO_OPENTELEMETRY,
     )
     app.state.gateway = gateway
-    app.front = ResponseGuard(  # outermost: every request gets a status line
-        ControlSurfaceGuard(  # production: the control surfaces need the token
-            RouteDispatcher(app.serve_own, gateway=gateway), settings=settings
-        )
-    )
+    # Every HTTP request: the control surfaces' lock, the route's half, a status line.
+    app.front = RouteDispatcher(app.serve_own, gateway=gateway, lock=ControlLock(settings))
 
     @app.get("/_gateway/status", include_in_schema=False)
     async def status() -> dict[str, Any]:
@@ -446,6 +442,7 @@ def create_gateway(
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         # On a served host this reads every worker's file: off the loop.
+        gateway.metrics.refresh()
         body = await asyncio.to_thread(gateway.metrics.render)
         # The job queue's figures: read from the queue, so they cover every worker.
         body += prometheus_text(await _job_figures(gateway.runtime))

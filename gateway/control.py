@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from gateway.guard import send_error
 from shared.errors import error_body
@@ -24,31 +24,31 @@ def is_control_path(path: str) -> bool:
     return path == "/_gateway" or path.startswith(CONTROL_PREFIXES)
 
 
-class ControlSurfaceGuard:
-    """Plain ASGI, outermost: refuses anonymous access to control surfaces in production."""
+class ControlLock:
+    """Refuses anonymous access to the control surfaces in production (checked first by
+    the dispatcher, for every request)."""
 
-    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
-        self.app = app
+    def __init__(self, settings: Settings) -> None:
         self.locked = settings.environment == "production"
         self.token = (settings.admin_token or "").encode()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.locked or not is_control_path(scope["path"]):
-            await self.app(scope, receive, send)
-            return
+    def refuses(self, scope: Scope) -> bool:
+        if not self.locked or not is_control_path(scope["path"]):
+            return False
         authorization = b""
         for name, value in scope.get("headers", ()):
             if name == b"authorization":
                 authorization = value
                 break
         scheme, _, token = authorization.partition(b" ")
-        if (
+        return not (
             scheme.lower() == b"bearer"
             and self.token
             and hmac.compare_digest(token.strip(), self.token)
-        ):
-            await self.app(scope, receive, send)
-            return
+        )
+
+    @staticmethod
+    async def refuse(send: Send) -> None:
         await send_error(
             send,
             401,

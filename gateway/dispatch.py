@@ -13,12 +13,15 @@ import contextlib
 import json
 import time
 import zlib
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from async_api.limits import declared_length, is_chunked, with_known_length
+from gateway.control import ControlLock
+from gateway.guard import answer_escaped
 from gateway.manifest import RouteEntry
 from gateway.recording import Recorder, recorded_receive
 from gateway.shadow import Captured, ShadowRequest, ShadowRunner, replay_receive
@@ -36,6 +39,7 @@ ASYNC_ONLY_PREFIX = "/docs/"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT"})
 _INIT_DATA = INIT_DATA_HEADER.lower().encode()
 MATCH_CACHE_SIZE = 4096
+_Special = Callable[["RouteEntry", Scope, Receive, Send, "_Outcome"], Awaitable[None]]
 
 
 def canary_bucket(scope: Scope) -> int:
@@ -94,11 +98,14 @@ def _canonical_slash(scope: Scope, entry: RouteEntry) -> Scope:
 
 
 class RouteDispatcher:
-    """Plain ASGI middleware in front of the gateway's own routes."""
+    """Plain ASGI, outermost for HTTP, in one frame for a routed request: the control
+    surfaces' lock in production (gateway/control.py), the route's half, and the
+    catalogue's error for whatever escapes before an answer starts (gateway/guard.py)."""
 
-    def __init__(self, app: ASGIApp, *, gateway: Gateway) -> None:
+    def __init__(self, app: ASGIApp, *, gateway: Gateway, lock: ControlLock) -> None:
         self.app = app
         self.gateway = gateway
+        self.lock = lock
         # (method, path) -> entry, for the table in force: werkzeug's matcher walks its
         # rules on every call, and a client asks for the same few paths over and over.
         self._matched: dict[tuple[str, str], RouteEntry | None] = {}
@@ -108,47 +115,61 @@ class RouteDispatcher:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope["path"]
-        if path.startswith("/_gateway") or path == "/metrics":
-            await self.app(scope, receive, send)
+        if self.lock.locked and self.lock.refuses(scope):
+            await self.lock.refuse(send)
             return
-        gateway = self.gateway
-        if path in ASYNC_ONLY_PATHS or path.startswith(ASYNC_ONLY_PREFIX):
-            await gateway.async_app(scope, receive, send)
-            return
-        if scope["method"] == "OPTIONS":
-            allowed = gateway.table.allowed_methods(path)
-            if allowed:
-                await _answer_options(send, allowed)
-                return
-        if is_chunked(scope):  # handed on with its length: over the limit, each half says 413
-            limit = gateway.settings.max_body_bytes
-            scope, receive = await with_known_length(scope, receive, max_bytes=limit)
-        entry = self._match(scope["method"], path)
-        if entry is None:
-            if gateway.legacy_app is None:  # Flask retired: nothing else can answer it
-                await _answer_not_found(send)
-                return
-            await gateway.legacy_app(scope, receive, _with_headers(send, LEGACY, None))
-            return
-        side = side_for(entry, scope)
-        if side == ASYNC:
-            scope = _canonical_slash(scope, entry)
-        started = time.perf_counter()
-        outcome = _Outcome(side)
-        recorded: tuple[bytes, Captured] | None = None
-        if Recorder.wants(entry) and self._replayable(scope):
-            # Buffered as for a shadow; the case is handed over once the answer is sent.
-            body = await _read_body(receive)
-            receive = recorded_receive(body, receive)
-            recorded = (body, Captured())
-            send = _teed(send, recorded[1])
+        outcome = _Outcome(LEGACY)
         try:
-            await self._serve(entry, side, scope, receive, send, outcome)
-        finally:
-            gateway.observe(entry, outcome, time.perf_counter() - started, client_key(scope))
-        if recorded is not None and recorded[1].status:
-            gateway.recorder.sampled(entry, scope, recorded[0], recorded[1], outcome.side)
+            path = scope["path"]
+            if path.startswith("/_gateway") or path == "/metrics":
+                await self.app(scope, receive, outcome.tracking(send))
+                return
+            gateway = self.gateway
+            if path in ASYNC_ONLY_PATHS or path.startswith(ASYNC_ONLY_PREFIX):
+                await gateway.async_app(scope, receive, outcome.tracking(send))
+                return
+            if scope["method"] == "OPTIONS":
+                allowed = gateway.table.allowed_methods(path)
+                if allowed:
+                    await _answer_options(outcome.tracking(send), allowed)
+                    return
+            if is_chunked(scope):  # handed on with its length: over the limit, each half 413s
+                limit = gateway.settings.max_body_bytes
+                scope, receive = await with_known_length(scope, receive, max_bytes=limit)
+            entry = self._match(scope["method"], path)
+            if entry is None:
+                if gateway.legacy_app is None:  # Flask retired: nothing else can answer it
+                    await _answer_not_found(outcome.tracking(send))
+                    return
+                await gateway.legacy_app(scope, receive, outcome.sender(send, None))
+                return
+            side = outcome.side = side_for(entry, scope)
+            if side == ASYNC:
+                scope = _canonical_slash(scope, entry)
+            started = time.perf_counter()
+            recorded: tuple[bytes, Captured] | None = None
+            if Recorder.wants(entry) and self._replayable(scope):
+                # Buffered as for a shadow; the case is handed over once the answer is sent.
+                body = await _read_body(receive)
+                receive = recorded_receive(body, receive)
+                recorded = (body, Captured())
+                send = _teed(send, recorded[1])
+            special = self._special(entry, side, scope)
+            try:
+                if special is not None:  # a shadow or a fallback: the body is replayed
+                    await special(entry, scope, receive, send, outcome)
+                else:
+                    half = gateway.async_app if side == ASYNC else gateway.legacy_app
+                    assert half is not None  # retired: every route is async
+                    await half(scope, receive, outcome.sender(send, entry))
+            finally:
+                gateway.observe(entry, outcome, time.perf_counter() - started, client_key(scope))
+            if recorded is not None and recorded[1].status:
+                gateway.recorder.sampled(entry, scope, recorded[0], recorded[1], outcome.side)
+        except Exception as exc:
+            if outcome.started and not outcome.complete:
+                raise  # an answer cut short: the server closes the connection
+            await answer_escaped(exc, scope, send, complete=outcome.complete)
 
     def _match(self, method: str, path: str) -> RouteEntry | None:
         table = self.gateway.table
@@ -163,32 +184,22 @@ class RouteDispatcher:
                 self._matched[key] = entry
             return entry
 
-    async def _serve(
-        self,
-        entry: RouteEntry,
-        side: str,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        outcome: _Outcome,
-    ) -> None:
-        gateway = self.gateway
-        if self._replayable(scope):
-            if mirrored(entry, side) and ShadowRunner.wants(entry, scope["method"]):
-                await self._shadowed(entry, scope, receive, send, outcome)
-                return
-            fallback = entry.fallback
-            if (
-                side == ASYNC
-                and gateway.legacy_app is not None
-                and (fallback.on_5xx or fallback.timeout_ms)
-                and scope["method"] in IDEMPOTENT_METHODS
-            ):
-                await self._with_fallback(entry, scope, receive, send, outcome)
-                return
-        half = gateway.async_app if side == ASYNC else gateway.legacy_app
-        assert half is not None  # retired: every route is async
-        await half(scope, receive, outcome.sender(send, entry))
+    def _special(self, entry: RouteEntry, side: str, scope: Scope) -> _Special | None:
+        """How a request that cannot simply stream through is served: shadowed (Flask
+        answers, FastAPI is compared) or with a fallback to Flask."""
+        if not self._replayable(scope):
+            return None
+        if mirrored(entry, side) and ShadowRunner.wants(entry, scope["method"]):
+            return self._shadowed
+        fallback = entry.fallback
+        if (
+            side == ASYNC
+            and self.gateway.legacy_app is not None
+            and (fallback.on_5xx or fallback.timeout_ms)
+            and scope["method"] in IDEMPOTENT_METHODS
+        ):
+            return self._with_fallback
+        return None
 
     def _replayable(self, scope: Scope) -> bool:
         length = declared_length(scope)
@@ -259,27 +270,45 @@ class RouteDispatcher:
 
 
 class _Outcome:
-    """What happened to one request: the side that answered and its status."""
+    """What happened to one request: the side that answered, its status, and how far its
+    answer got (whether an error can still be answered: gateway/guard.py)."""
 
-    __slots__ = ("side", "status", "async_failed", "extra_headers")
+    __slots__ = ("side", "status", "async_failed", "extra_headers", "started", "complete")
 
     def __init__(self, side: str) -> None:
         self.side = side
         self.status = 500
         self.async_failed = False
         self.extra_headers: list[tuple[bytes, bytes]] = []
+        self.started = False
+        self.complete = False
 
-    def sender(self, send: Send, entry: RouteEntry) -> Send:
-        headers = [
-            (b"x-served-by", self.side.encode()),
-            (b"x-route-id", entry.id.encode()),
-            *self.extra_headers,
-        ]
+    def tracking(self, send: Send) -> Send:
+        async def send_tracked(message: Message) -> None:
+            kind = message["type"]
+            if kind == "http.response.start":
+                self.started = True
+            elif kind == "http.response.body" and not message.get("more_body"):
+                self.complete = True
+            await send(message)
+
+        return send_tracked
+
+    def sender(self, send: Send, entry: RouteEntry | None) -> Send:
+        """`send` with X-Served-By (and X-Route-Id for a listed route), tracked."""
+        headers = [(b"x-served-by", self.side.encode())]
+        if entry is not None:
+            headers.append((b"x-route-id", entry.id.encode()))
+        headers.extend(self.extra_headers)
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.start":
                 self.status = message["status"]
+                self.started = True
                 message["headers"] = [*message.get("headers", ()), *headers]
+            elif kind == "http.response.body" and not message.get("more_body"):
+                self.complete = True
             await send(message)
 
         return send_with_headers
@@ -307,19 +336,6 @@ def _teed(send: Send, captured: Captured) -> Send:
         await send(message)
 
     return send_and_keep
-
-
-def _with_headers(send: Send, side: str, route_id: str | None) -> Send:
-    headers = [(b"x-served-by", side.encode())]
-    if route_id:
-        headers.append((b"x-route-id", route_id.encode()))
-
-    async def send_with_headers(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), *headers]
-        await send(message)
-
-    return send_with_headers
 
 
 async def _read_body(receive: Receive) -> bytes:

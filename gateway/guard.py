@@ -1,9 +1,10 @@
 """The gateway's last line: every HTTP request gets a status line, in the catalogue's shape.
 
-Both halves render their own errors; this catches what escapes them (or the dispatcher)
-before `http.response.start`: an `ApiError` keeps its status and headers (a database
-outage is 503 with `Retry-After`), anything else is a 500. Once an answer has started it
-cannot be replaced: a body cut short re-raises so the server closes the connection.
+Both halves render their own errors; the dispatcher (gateway/dispatch.py), outermost,
+hands what escapes them (or itself) before `http.response.start` to `answer_escaped`: an
+`ApiError` keeps its status and headers (a database outage is 503 with `Retry-After`),
+anything else is a 500. Once an answer has started it cannot be replaced: a body cut
+short re-raises so the server closes the connection.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import logging
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from shared.database.engine import unavailable_from
 from shared.errors import ApiError, error_body
@@ -33,44 +34,15 @@ def _api_error_in(exc: BaseException) -> ApiError | None:
     return unavailable_from(exc)
 
 
-class _Progress:
-    __slots__ = ("started", "complete")
-
-    def __init__(self) -> None:
-        self.started = False
-        self.complete = False
-
-
-class ResponseGuard:
-    """Plain ASGI middleware around the whole gateway."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        progress = _Progress()
-
-        async def tracked(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                progress.started = True
-            elif message["type"] == "http.response.body" and not message.get("more_body"):
-                progress.complete = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracked)
-        except Exception as exc:
-            if progress.complete:
-                # The half answered in full, logged the error and re-raised it for its
-                # server: keep the connection open for the client's next request.
-                log.warning("%s after a complete answer to %s", type(exc).__name__, scope["path"])
-                return
-            if progress.started:
-                raise
-            await _answer(send, scope, exc)
+async def answer_escaped(exc: Exception, scope: Scope, send: Send, *, complete: bool) -> None:
+    """What escaped a half (or the dispatcher) before its answer started: the catalogue's
+    error. After a complete answer (the half logged the error and re-raised it for its
+    server) nothing is sent, and the connection stays open for the client's next request.
+    An answer cut short is not the caller's to replace: it re-raises instead."""
+    if complete:
+        log.warning("%s after a complete answer to %s", type(exc).__name__, scope["path"])
+        return
+    await _answer(send, scope, exc)
 
 
 async def _answer(send: Send, scope: Scope, exc: Exception) -> None:

@@ -199,13 +199,13 @@ class LoopLagMonitor:
         started = episode_late = 0.0
         last_position: tuple[int, int] | None = None
         still_since = 0.0
-        expected = time.monotonic() + self.interval
+        wait = self.interval
+        expected = time.monotonic() + wait
         cpu_at_start = 0.0
-        while not self._stop.wait(self.interval):
+        while not self._stop.wait(wait):
             now = time.monotonic()
             # A punctual watchdog means the process ran: the loop alone was held.
             late = now - expected
-            expected = now + self.interval
             held = now - self._beat
             if held < self.threshold:
                 if episode is not None:  # the loop is free again: the episode is over
@@ -214,7 +214,14 @@ class LoopLagMonitor:
                     episode.cpu_seconds = self._beat_cpu - cpu_at_start
                     self._report(episode)
                     episode = None
+                # Nothing to see before the last beat is `threshold` old: a thread that
+                # wakes for nothing takes the GIL from the loop (a few times a second
+                # instead of every heartbeat).
+                wait = max(self.interval, self._beat + self.threshold - now)
+                expected = now + wait
                 continue
+            wait = self.interval  # in an episode: where the loop thread is, every interval
+            expected = now + wait
             # The system call first, then the bytecode: a call that ended in between shows
             # as a moved bytecode, so a call is only named for the stretch it was seen in.
             waiting = _waiting_in(self._loop_native_id)

@@ -10,6 +10,7 @@ run several gateways in one process) each gateway keeps its own registry.
 
 from __future__ import annotations
 
+import bisect
 import glob
 import logging
 import os
@@ -123,25 +124,36 @@ class GatewayMetrics:
             registry=r,
         )
         self.pending: Tally[tuple[str, str]] = Tally()
-        self._children: dict[tuple[str, str, str], tuple] = {}
+        # Requests counted here and added to the Prometheus series once a second (and
+        # before anything reads them, `refresh`): a counter, a histogram and their locks
+        # (a file write each in multiprocess mode) per request cost more than the rest of
+        # the gateway's bookkeeping together.
+        self._unflushed: dict[tuple[str, str, int], _RequestTally] = {}
         self._checked_out: Callable[[], int] | None = None
         self._manifest_version: str | None = None
 
     def observe_request(self, route_id: str, side: str, status: int, seconds: float) -> None:
-        key = (route_id, side, str(status))
-        children = self._children.get(key)
-        if children is None:
-            children = (
-                self.requests.labels(route_id, side, str(status)),
-                self.latency.labels(route_id, side),
-                self.errors.labels(route_id, side),
-            )
-            self._children[key] = children
-        requests, latency, errors = children
-        requests.inc()
-        latency.observe(seconds)
-        if status >= 500:
-            errors.inc()
+        key = (route_id, side, status)
+        tally = self._unflushed.get(key)
+        if tally is None:
+            tally = self._unflushed[key] = _RequestTally()
+        tally.count += 1
+        tally.seconds += seconds
+        tally.buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+
+    def _flush_requests(self) -> None:
+        unflushed, self._unflushed = self._unflushed, {}
+        for (route_id, side, status), tally in unflushed.items():
+            self.requests.labels(route_id, side, str(status)).inc(tally.count)
+            if status >= 500:
+                self.errors.labels(route_id, side).inc(tally.count)
+            latency = self.latency.labels(route_id, side)
+            # What `observe` does per sample, once per bucket: the histogram keeps one
+            # value per bucket (not cumulative) and their sum.
+            latency._sum.inc(tally.seconds)  # noqa: SLF001
+            for index, count in enumerate(tally.buckets):
+                if count:
+                    latency._buckets[index].inc(count)  # noqa: SLF001
 
     def count(self, route_id: str, name: str, amount: int = 1) -> None:
         """A shadow count (`store.SHADOW_COUNTERS`) to add to the database's totals."""
@@ -156,8 +168,11 @@ class GatewayMetrics:
         self.refresh()
 
     def refresh(self) -> None:
-        """Sample this worker's gauges (each second, and before this worker answers a scrape:
-        a gauge other workers read from a file cannot be a callback)."""
+        """Add the requests counted since the last time to their series and sample this
+        worker's gauges (each second, and before this worker answers a scrape or the
+        dashboard: a gauge other workers read from a file cannot be a callback). On the
+        loop, where requests are counted."""
+        self._flush_requests()
         if self._checked_out is not None:
             self.pool_in_use.set(self._checked_out())
 
@@ -181,11 +196,13 @@ class GatewayMetrics:
         return registry
 
     def render(self) -> bytes:
-        self.refresh()
+        """The exposition (in a thread: merging the workers' files is file I/O); `refresh`
+        first, on the loop."""
         return generate_latest(self.host_registry())
 
     def route_figures(self) -> dict[str, dict[str, int]]:
-        """Requests and 5xx per side, and fallbacks, per route: every worker of the host."""
+        """Requests and 5xx per side, and fallbacks, per route: every worker of the host
+        (in a thread, as `render`; `refresh` first, on the loop)."""
         figures: dict[str, Tally[str]] = {}
         for sample in _samples(self.host_registry().collect()):
             name, labels = sample.name, sample.labels
@@ -210,8 +227,21 @@ class GatewayMetrics:
     def retire(self) -> None:
         """This worker is exiting: its live gauges leave the host's figures (its counters
         stay, so the host's totals never go down)."""
+        self._flush_requests()
         if self.host_dir is not None:
             mark_process_dead(os.getpid(), self.host_dir)
+
+
+class _RequestTally:
+    """One route, side and status: requests, their seconds, and how many per latency
+    bucket (the last one past the largest bound)."""
+
+    __slots__ = ("count", "seconds", "buckets")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds = 0.0
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
 
 
 def _samples(metrics: Iterable) -> Iterable:

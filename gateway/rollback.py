@@ -31,24 +31,36 @@ class RollbackVerdict:
     reason: str
 
 
-@dataclass
-class _Outcome:
-    at: float
-    failed: bool
-    client: str
+BUCKETS_PER_WINDOW = 20  # the window slides in twentieths of itself (3 s of 60 s)
+
+
+class _Bucket:
+    """The answers of one twentieth of a window: how many, how many failed, from whom."""
+
+    __slots__ = ("start", "requests", "failures", "clients")
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.requests = 0
+        self.failures = 0
+        self.clients: set[str] = set()
 
 
 class ErrorWindow:
-    """Per route and side: the recent outcomes, within the entry's window."""
+    """Per route and side: the recent answers, counted in buckets of a twentieth of the
+    entry's window (a rolling window, as circuit breakers keep one: its memory grows with
+    the window's buckets, not with the requests in it)."""
 
     def __init__(self) -> None:
-        self._outcomes: dict[tuple[str, str], deque[_Outcome]] = {}
+        self._buckets: dict[tuple[str, str], deque[_Bucket]] = {}
 
-    def _window(self, route_id: str, side: str, horizon: float) -> deque[_Outcome]:
-        outcomes = self._outcomes.setdefault((route_id, side), deque())
-        while outcomes and outcomes[0].at < horizon:
-            outcomes.popleft()
-        return outcomes
+    def _window(self, route_id: str, side: str, horizon: float, width: float) -> deque[_Bucket]:
+        buckets = self._buckets.get((route_id, side))
+        if buckets is None:
+            buckets = self._buckets[(route_id, side)] = deque()
+        while buckets and buckets[0].start + width <= horizon:  # wholly before the window
+            buckets.popleft()
+        return buckets
 
     def observe(
         self,
@@ -65,29 +77,38 @@ class ErrorWindow:
         if not rules.enabled:
             return None
         now = time.monotonic() if now is None else now
+        width = rules.window_seconds / BUCKETS_PER_WINDOW
         horizon = now - rules.window_seconds
-        outcomes = self._window(entry.id, side, horizon)
-        outcomes.append(_Outcome(now, failed, client))
-        if side != "async" or not failed or len(outcomes) < rules.min_requests:
+        buckets = self._window(entry.id, side, horizon, width)
+        if not buckets or now >= buckets[-1].start + width:
+            buckets.append(_Bucket(now))
+        bucket = buckets[-1]
+        bucket.requests += 1
+        bucket.failures += failed
+        bucket.clients.add(client)
+        if side != "async" or not failed:
             return None
-        clients = {outcome.client for outcome in outcomes}
+        total = sum(b.requests for b in buckets)
+        if total < rules.min_requests:
+            return None
+        clients = set().union(*(b.clients for b in buckets))
         if len(clients) < rules.min_clients:
             return None
-        total = len(outcomes)
-        errors = sum(1 for outcome in outcomes if outcome.failed)
+        errors = sum(b.failures for b in buckets)
         rate = errors / total
-        legacy = self._window(entry.id, "legacy", horizon)
+        legacy = self._window(entry.id, "legacy", horizon, width)
+        legacy_total = sum(b.requests for b in legacy)
         legacy_rate = (
-            sum(1 for outcome in legacy if outcome.failed) / len(legacy)
-            if len(legacy) >= rules.min_requests
+            sum(b.failures for b in legacy) / legacy_total
+            if legacy_total >= rules.min_requests
             else 0.0
         )
         if rate - legacy_rate <= rules.error_rate:
             return None
-        outcomes.clear()  # one verdict per breach
+        buckets.clear()  # one verdict per breach
         compared = (
-            f", legacy {legacy_rate:.0%} of {len(legacy)}"
-            if len(legacy) >= rules.min_requests
+            f", legacy {legacy_rate:.0%} of {legacy_total}"
+            if legacy_total >= rules.min_requests
             else ""
         )
         return RollbackVerdict(
@@ -98,5 +119,5 @@ class ErrorWindow:
         )
 
     def forget(self, route_id: str) -> None:
-        for key in [key for key in self._outcomes if key[0] == route_id]:
-            self._outcomes.pop(key, None)
+        for key in [key for key in self._buckets if key[0] == route_id]:
+            self._buckets.pop(key, None)

@@ -39,6 +39,7 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
     decisions: list[dict[str, Any]] = []
     evidence: dict[str, Any] = {}  # what readiness judges on (gateway/readiness.py)
     # Requests, errors and fallbacks: every worker of this host, from its Prometheus figures.
+    gateway.metrics.refresh()
     traffic = await asyncio.to_thread(gateway.metrics.route_figures)
     workers = await asyncio.to_thread(gateway.metrics.workers)
     if gateway.runtime is not None:

@@ -22,14 +22,16 @@ LATEST = "/api/news/latest"
 
 
 @pytest.fixture
-def async_gateway(database_url: str) -> Iterator[Callable[..., tuple[GatewayServer, httpx.Client]]]:
+def async_gateway(
+    private_database_url: str,
+) -> Iterator[Callable[..., tuple[GatewayServer, httpx.Client]]]:
     started: list[tuple[GatewayServer, httpx.Client]] = []
 
     def start(
         changes: dict[str, dict[str, Any]], **kwargs: Any
     ) -> tuple[GatewayServer, httpx.Client]:
         server = GatewayServer(
-            make_settings(database_url, manifest_poll_seconds=0.2),
+            make_settings(private_database_url, manifest_poll_seconds=0.2),
             manifest=manifest_with(changes),
             **kwargs,
         ).start()
@@ -89,7 +91,7 @@ def test_without_a_fallback_the_async_error_reaches_the_client(async_gateway) ->
 
 
 def test_error_rate_over_the_threshold_rolls_the_route_back_everywhere(
-    async_gateway, database_url: str
+    async_gateway, private_database_url: str
 ) -> None:
     rules = RollbackRules(error_rate=0.5, min_requests=6, window_seconds=60)
     changes = {"news.latest_news": {"status": "async", "rollback": rules}}
@@ -116,7 +118,7 @@ def test_error_rate_over_the_threshold_rolls_the_route_back_everywhere(
         assert time.monotonic() < deadline, "the rollback did not reach the other worker"
         time.sleep(0.2)
 
-    env = {**os.environ, "DATABASE_URL": database_url}
+    env = {**os.environ, "DATABASE_URL": private_database_url}
     routes = subprocess.run(
         [sys.executable, "-m", "gateway", "routes"],
         cwd=ROOT,
@@ -148,7 +150,7 @@ def _rolled_back(client: httpx.Client) -> list[str]:
     return [r["route_id"] for r in client.get("/_gateway/status").json()["rollbacks"]]
 
 
-def test_designed_errors_never_roll_a_route_back(async_gateway, database_url: str) -> None:
+def test_designed_errors_never_roll_a_route_back(async_gateway, private_database_url: str) -> None:
     """100 anonymous requests answered 503 "not configured" (admin), 401 and 400 from many
     clients: designed answers fail both halves alike and say nothing about the new code."""
     rules = RollbackRules(error_rate=0.1, min_requests=5, min_clients=1, window_seconds=60)
@@ -157,7 +159,7 @@ def test_designed_errors_never_roll_a_route_back(async_gateway, database_url: st
         "api.get_subscriptions": {"status": "async", "rollback": rules},
     }
     server = GatewayServer(
-        make_settings(database_url, admin_token=None, manifest_poll_seconds=0.2),
+        make_settings(private_database_url, admin_token=None, manifest_poll_seconds=0.2),
         manifest=manifest_with(changes),
     ).start()
     try:
@@ -194,7 +196,7 @@ def test_a_canary_failing_where_legacy_does_not_is_rolled_back(async_gateway) ->
 
 
 def test_a_raising_handler_is_rolled_back_even_when_the_database_is_down_at_that_moment(
-    async_gateway, database_url: str
+    async_gateway, private_database_url: str
 ) -> None:
     """The verdict holds in the worker at once and reaches the database (and every other
     worker) as soon as the database answers again."""
