@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import openai
 
 from shared.errors import ApiError
 from shared.jobs.retry import retry_after_seconds
 from shared.settings import Settings
+
+if TYPE_CHECKING:  # imported where a client is made: half a second of CPU at every start
+    import openai
 
 EXTRACTIVE_MODEL = "extractive"
 STORIES_BY_LENGTH = {"short": 3, "medium": 5, "long": 8}
@@ -50,6 +52,8 @@ class AIServiceError(ApiError):
 
 
 def _failure(exc: openai.APIError) -> AIServiceError:
+    import openai
+
     message = f"the AI service failed: {type(exc).__name__}"
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
@@ -69,6 +73,8 @@ class DigestWriter:
         self._client: openai.AsyncOpenAI | None = None
         self.model = EXTRACTIVE_MODEL
         if settings.openai_api_key:
+            import openai
+
             self.model = settings.openai_model
             self._client = openai.AsyncOpenAI(
                 api_key=settings.openai_api_key,
@@ -90,6 +96,8 @@ class DigestWriter:
     async def write(self, *, news: Sequence[dict[str, Any]], options: dict[str, str]) -> str:
         if self._client is None or not news:
             return extractive_digest(news, options)
+        import openai  # imported already: the client is made
+
         try:
             # The raw answer: the SDK would build a model from any JSON without checking it.
             async with asyncio.timeout(self.timeout):  # also a server that drips bytes
