@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -81,9 +82,18 @@ class WorkerSetup:
     def command(self) -> str:
         return f"python -m gateway worker --concurrency {self.concurrency}"
 
-    def bound(self, ai_delay_s: float) -> float:
-        """Jobs per second the concurrency allows when every job waits `ai_delay_s`."""
-        return self.processes * self.concurrency / ai_delay_s
+    @property
+    def slots(self) -> int:
+        return self.processes * self.concurrency
+
+    def waves(self, jobs: int) -> int:
+        return math.ceil(jobs / self.slots)
+
+    def bound(self, ai_delay_s: float, jobs: int) -> float:
+        """Jobs per second the setup allows when every job waits `ai_delay_s`: `slots` at
+        once, so `jobs` drain in `waves(jobs)` AI calls' time (a queue shorter than the
+        slots is one wave: its own length bounds it, not the concurrency)."""
+        return jobs / (self.waves(jobs) * ai_delay_s)
 
 
 SETUPS = (WorkerSetup(1, 4), WorkerSetup(2, 4), WorkerSetup(1, 50), WorkerSetup(2, 50))
@@ -98,7 +108,8 @@ class JobsDrain(Scenario):
         "then 1 or 2 `python -m gateway worker` processes start and run them, each job one "
         "2 s AI call. How many jobs per second, and how long until the queue is empty? A "
         "worker runs --concurrency jobs at once (JOBS_CONCURRENCY, 4 by default): "
-        "processes x concurrency / 2 s is the most it can drain, however fast the machine."
+        "processes x concurrency / 2 s is the most it can drain, however fast the machine "
+        "(a queue shorter than processes x concurrency: its length / 2 s, one wave)."
     )
     profile = DRAIN_PG
     request = RequestSpec("/api/digest/jobs", method="POST", json_body=DIGEST_BODY)
@@ -132,7 +143,7 @@ class JobsDrain(Scenario):
                     "shape": setup.shape,
                     "rounds": [],
                     "skipped": ctx.unavailable_backends.get(self.profile.backend),
-                    "bound_jobs_per_s": setup.bound(ctx.ai_delay_s),
+                    "bound_jobs_per_s": setup.bound(ctx.ai_delay_s, jobs),
                     "processes": setup.processes,
                     "concurrency": setup.concurrency,
                 }
@@ -173,7 +184,7 @@ class JobsDrain(Scenario):
     def rounds_for_setup(self, setup: WorkerSetup, ctx: Context, jobs: int) -> int:
         """One round when a drain is expected to be slow (--concurrency 4: 2 jobs/s per
         worker, 500 s for 1,000) and in quick mode, else the mode's rounds."""
-        expected = jobs / setup.bound(ctx.ai_delay_s)
+        expected = setup.waves(jobs) * ctx.ai_delay_s
         if not ctx.mode.full_set:  # quick: each round starts worker processes (seconds)
             return 1
         return 1 if expected > ctx.mode.slow_after_s else ctx.mode.rounds
@@ -221,7 +232,7 @@ def drain(
                     log_name=f"{setup.name}-{index + 1}--{label}",
                 )
             )
-        expected_s = jobs / setup.bound(ctx.ai_delay_s)
+        expected_s = setup.waves(jobs) * ctx.ai_delay_s
         watch = asyncio.run(
             watch_drain(
                 server.database_url,
@@ -250,7 +261,7 @@ def drain(
         startup_s=watch.all_ready_at - launched if watch.all_ready_at else None,
         work_s=work_s,
         jobs_per_s=watch.counts.get("done", 0) / work_s if work_s > 0 else 0.0,
-        bound_jobs_per_s=setup.bound(ctx.ai_delay_s),
+        bound_jobs_per_s=setup.bound(ctx.ai_delay_s, jobs),
         cpu_ms_per_job=cpu_s * 1000 / jobs,
         cpu_s=cpu_s,
         cpu_precise=precise,

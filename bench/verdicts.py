@@ -284,7 +284,8 @@ def target_jobs_drain(records: Records) -> list[Verdict]:
     ):
         statement = (
             f"Durable jobs: a queue of digest jobs drains with {label} at the rate it allows "
-            "(worker processes x concurrency / AI time, within 1.2x), every job done"
+            "(its jobs over the AI calls they take, worker processes x concurrency at a time; "
+            "within 1.2x), every job done"
         )
         setups = [name for name, row in rows.items() if (row.get("concurrency") == 4) == default]
         measured, met = [], True
@@ -634,23 +635,27 @@ def audit_claims(records: Records, *, new_loop_ms: float | None = None) -> list[
 
     statement = "↑ 5-10x on AI / external API calls"
     measured, low = [], None
-    for scenario, what in (("digest", "20 digests at once"), ("ingest", "ingest of 20 feeds")):
-        base = _first(records, scenario, "before-run-async-1", "legacy-sync-1")
-        if base is None or not rounds(records, scenario, after):
-            continue
-        r = ratio(records, scenario, base, after, "total_s")
+    base = _first(records, "digest", "before-run-async-1", "legacy-sync-1")
+    if base is not None and rounds(records, "digest", after):
+        r = ratio(records, "digest", base, after, "total_s")
         if r is not None:
-            measured.append(f"{what}: {base} / {after} = {fmt_ratio(r)}")
-            low = r["median"] if low is None else min(low, r["median"])
-    claims.append(
-        _claim(
-            "digest",
-            statement,
-            measured,
-            None if low is None else low >= 5,
-            exceeded=low is not None and low > 10,
-        )
+            measured.append(f"20 digests at once: {base} / {after} = {fmt_ratio(r)}")
+            low = r["median"]
+    verdict = _claim(
+        "digest",
+        statement,
+        measured,
+        None if low is None else low >= 5,
+        exceeded=low is not None and low > 10,
     )
+    if records.get("ingest"):
+        # Both halves (and the "before" app, built from the legacy views) ask for the same
+        # ingest job, which fetches concurrently: their times compare the job with itself.
+        verdict.measured += (
+            "; ingest is not compared: every configuration asks for the same ingest job "
+            "(shared/ingest.py), which fetches the feeds concurrently"
+        )
+    claims.append(verdict)
 
     statement = "Ten parallel 500 ms requests: 5,000 ms on sync Flask, 500 ms on async"
     b = med(records, "audit10", "before-run-async-1", "total_s")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import contextlib
 import html
 import logging
 import re
@@ -280,15 +281,23 @@ def pull_feed_sync(client: httpx.Client, source: dict[str, Any], settings: Setti
 
 
 async def pull_feed(
-    client: httpx.AsyncClient, source: dict[str, Any], settings: Settings
+    client: httpx.AsyncClient,
+    source: dict[str, Any],
+    settings: Settings,
+    *,
+    limit: asyncio.Semaphore | None = None,
 ) -> FeedPull:
+    """Fetch and parse one source's feed; `limit` (the ingest's INGEST_CONCURRENCY) is held
+    while fetching only: it bounds connections to upstreams, and the next fetch starts
+    while this feed is parsed."""
     try:
-        body = await fetch_feed(
-            client,
-            source["url"],
-            time_limit=settings.feed_timeout_seconds,
-            max_bytes=settings.feed_max_bytes,
-        )
+        async with limit or contextlib.nullcontext():
+            body = await fetch_feed(
+                client,
+                source["url"],
+                time_limit=settings.feed_timeout_seconds,
+                max_bytes=settings.feed_max_bytes,
+            )
         # feedparser is CPU-bound (seconds for a big feed): off the event loop.
         items = await asyncio.to_thread(parse_feed, body, category=source["category"])
         return FeedPull(source, items, None)

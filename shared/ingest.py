@@ -15,8 +15,10 @@ A run retried after its worker died skips the sources it already stored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -28,7 +30,7 @@ from shared.database.queries.audit import record_audit
 from shared.database.rows import iso, json_object
 from shared.database.schema import audit_log
 from shared.errors import ApiError, not_found
-from shared.feeds import FeedPull, ingest_summary, pull_feed, store_pull
+from shared.feeds import ingest_summary, pull_feed, store_pull
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -43,7 +45,7 @@ STALLED = "the worker running the ingest stopped"
 
 RUN, START, FETCH, FINISH = "ingest.run", "ingest.start", "source.fetch", "ingest.finish"
 _ACTIVE = ("todo", "doing")
-_POLL_SECONDS = 0.2
+_POLL_SECONDS = 0.2  # a run finished by another process is seen this late at most
 
 
 def lock_name(queue: str) -> str:
@@ -108,11 +110,9 @@ async def run_ingest(
         await _record(db, actor=actor, action=START, run=run, sources=len(sources))
         limit = asyncio.Semaphore(max(1, settings.ingest_concurrency))
 
-        async def pull(source: dict[str, Any]) -> FeedPull:
-            async with limit:
-                return await pull_feed(http, source, settings)
-
-        pulls = [asyncio.ensure_future(pull(source)) for source in todo]
+        pulls = [
+            asyncio.ensure_future(pull_feed(http, source, settings, limit=limit)) for source in todo
+        ]
         try:
             for pending in pulls:
                 await store_pull(db, pull=await pending, actor=actor, trigger="ingest", run=run)
@@ -146,7 +146,61 @@ async def finish_failed(db: Database, *, run: str, actor: str, error: str) -> No
         log.exception("could not record the end of ingest run %s", run)
 
 
+class _Finished:
+    """Waiters for runs, woken when a run ends in this process (the gateway's embedded
+    worker, on the loop its requests wait on) instead of at their next poll; a run that
+    a worker process elsewhere ends is still seen by polling."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Event, int]] = {}
+
+    @contextlib.contextmanager
+    def waiting(self, run: str) -> Iterator[asyncio.Event]:
+        loop, event, count = self._events.get(run) or (
+            asyncio.get_running_loop(),
+            asyncio.Event(),
+            0,
+        )
+        self._events[run] = (loop, event, count + 1)
+        try:
+            yield event
+        finally:
+            loop, event, count = self._events[run]
+            if count > 1:
+                self._events[run] = (loop, event, count - 1)
+            else:
+                del self._events[run]
+
+    def ended(self, run: str) -> None:
+        found = self._events.get(run)
+        if found is None:
+            return
+        loop, event, _ = found
+        if _running_loop() is loop:
+            event.set()
+        else:
+            loop.call_soon_threadsafe(event.set)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+_finished = _Finished()
+
+
 async def _record(db: Database, *, actor: str, action: str, run: str, **details: Any) -> None:
+    try:
+        await _write_record(db, actor=actor, action=action, run=run, **details)
+    finally:
+        if action == FINISH:
+            _finished.ended(run)
+
+
+async def _write_record(db: Database, *, actor: str, action: str, run: str, **details: Any) -> None:
     async with db.transaction() as tx:
         await record_audit(
             tx, actor=actor, action=action, target=f"ingest:{run}", details={"run": run, **details}
@@ -232,12 +286,15 @@ async def wait_for_run(db: Database, *, run: str, seconds: float) -> dict[str, A
     """The run's progress once it is done or failed, or as it is after `seconds`."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    while True:
-        progress = await run_progress(db, run=run)
-        assert progress is not None  # its `ingest.run` row committed before the job
-        if progress["state"] in ("done", "failed") or loop.time() >= deadline:
-            return progress
-        await asyncio.sleep(_POLL_SECONDS)
+    with _finished.waiting(run) as ended:
+        while True:
+            progress = await run_progress(db, run=run)
+            assert progress is not None  # its `ingest.run` row committed before the job
+            if progress["state"] in ("done", "failed") or loop.time() >= deadline:
+                return progress
+            pause = min(_POLL_SECONDS, max(0.0, deadline - loop.time()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), pause)
 
 
 # --- what the admin API answers -----------------------------------------------------------

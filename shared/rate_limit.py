@@ -17,17 +17,18 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-import redis.asyncio
-import redis.exceptions
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
 from shared.errors import ApiError
+
+if TYPE_CHECKING:  # imported when a Redis URL is configured: 40 ms at every start otherwise
+    import redis.asyncio
 
 log = logging.getLogger("shared.rate_limit")
 
@@ -40,7 +41,7 @@ REDIS_TIMEOUT_SECONDS = 0.5
 SHADOW_REPLAY_KEY = "newsdigest.shadow_replay"
 RATE_LIMITED = "too many failed authentication attempts from this address; try again later"
 _BUCKET = "auth-failures"
-_STORAGE_ERRORS = (StorageError, redis.exceptions.RedisError, OSError)
+_STORAGE_ERRORS: tuple[type[Exception], ...] = (StorageError, OSError)
 
 T = TypeVar("T")
 
@@ -76,7 +77,12 @@ class FailedAuthGuard:
         self._redis: MovingWindowRateLimiter | None = None
         self._pool: redis.asyncio.ConnectionPool | None = None
         self._redis_down_until = 0.0
+        self._storage_errors = _STORAGE_ERRORS
         if not storage_url.startswith("memory://"):
+            import redis.asyncio
+            import redis.exceptions
+
+            self._storage_errors = (*_STORAGE_ERRORS, redis.exceptions.RedisError)
             self._pool = redis.asyncio.ConnectionPool.from_url(
                 storage_url.removeprefix("async+"),
                 socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
@@ -122,7 +128,7 @@ class FailedAuthGuard:
         if self._redis is not None and time.monotonic() >= self._redis_down_until:
             try:
                 return await use(self._redis)
-            except _STORAGE_ERRORS as exc:
+            except self._storage_errors as exc:
                 self._redis_unavailable(repr(exc))
         return await use(self._memory)
 

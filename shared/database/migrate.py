@@ -6,8 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,6 +16,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _upgrade(connection: Connection) -> None:
+    # Imported here: the app itself never migrates (`python -m gateway migrate`, and `serve`
+    # once before it serves), and alembic would be 50 ms of every worker's start.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection

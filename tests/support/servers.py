@@ -58,6 +58,9 @@ class _Handler(BaseHTTPRequestHandler):
     """Reads the body once, then hands the request to the owning stub."""
 
     protocol_version = "HTTP/1.1"  # keep-alive like real APIs; every reply has Content-Length
+    # The headers and the body go out in two writes: without TCP_NODELAY the body waits
+    # for the client's delayed ACK of the headers (40 ms on Linux), as no real server's does.
+    disable_nagle_algorithm = True
     server_version = "StubServer/1.0"
     timeout = 30  # idle keep-alive connections end on their own
     body: bytes = b""
