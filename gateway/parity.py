@@ -221,12 +221,19 @@ def _plain(value: Any) -> Any:
 
 class ReplayClock:
     """The replay's "now" (`shared.database.rows.set_clock`): case i starts at `base` + i
-    seconds and follows the wall clock within the case, for at most 0.999 s. Each run of the
-    corpus reads the same instants, give or take milliseconds inside a case, while the wall
-    clock moves a minute or more between the legacy run and the async one: enough for
-    trending's "last 24 hours" to close on a seeded row in between (and for midnight to
-    pass). Seeded and recorded times are whole seconds, so those milliseconds never decide
-    a window."""
+    seconds and follows the wall clock within the case. Each run of the corpus reads the
+    same instants, give or take milliseconds inside a case, while the wall clock moves a
+    minute or more between the legacy run and the async one: enough for trending's "last
+    24 hours" to close on a seeded row in between (and for midnight to pass). Seeded and
+    recorded times are whole seconds, so those milliseconds never decide a window.
+
+    A case never leaves its second: after 0.999 s the clock slows, nearing the next second
+    without reaching it. It still moves, so that what background work stamps late in a
+    case (a digest job a polling worker took up seconds in) differs between two runs as it
+    does on the wall clock, and the noise pass reports it; a clock that stopped there gave
+    both legacy runs the same stamp, and the async run's earlier one was a difference."""
+
+    CAP_US = 999_000  # the wall clock's pace until here, in microseconds of the case
 
     def __init__(self, base: datetime) -> None:
         self.base = base.replace(microsecond=0)
@@ -237,7 +244,12 @@ class ReplayClock:
 
     def __call__(self) -> datetime:
         start, t0 = self._case
-        return start + timedelta(seconds=min(time.perf_counter() - t0, 0.999))
+        elapsed = time.perf_counter() - t0
+        micros = int(elapsed * 1_000_000)
+        if micros > self.CAP_US:
+            over = elapsed - self.CAP_US / 1_000_000  # seconds: the last 1,000 us, ever slower
+            micros = self.CAP_US + min(999, int(1000 * over / (1 + over)))
+        return start + timedelta(microseconds=micros)
 
 
 async def replay(

@@ -74,3 +74,23 @@ def test_each_case_reads_the_same_now_on_every_run(private_database_url: str) ->
     on_the_wall = top("async", None)
     assert on_the_wall["total"] == legacy["total"] - 1
     assert edge not in [item["id"] for item in on_the_wall["items"]]
+
+
+def test_a_case_never_leaves_its_second_and_late_stamps_still_move() -> None:
+    """Background work can stamp a row seconds into a case (a polling worker's digest job):
+    those stamps stay inside the case's second, in order, and differ from run to run as
+    on the wall clock, so that the noise pass sees them (CI once compared two legacy runs
+    that both read the capped 0.999 s with an async run that read 0.31 s)."""
+    base = utcnow().replace(microsecond=0)
+    clock = ReplayClock(base)
+    clock.start_case(3)
+    early = clock()
+    assert base + timedelta(seconds=3) <= early < base + timedelta(seconds=3, milliseconds=100)
+    time.sleep(1.05)
+    late = clock()
+    time.sleep(0.2)
+    later = clock()
+    case_end = base + timedelta(seconds=4)
+    assert base + timedelta(seconds=3, milliseconds=999) < late < later < case_end
+    clock.start_case(4)
+    assert clock() >= case_end
