@@ -193,18 +193,12 @@ _finished = _Finished()
 
 
 async def _record(db: Database, *, actor: str, action: str, run: str, **details: Any) -> None:
-    try:
-        await _write_record(db, actor=actor, action=action, run=run, **details)
-    finally:
-        if action == FINISH:
-            _finished.ended(run)
-
-
-async def _write_record(db: Database, *, actor: str, action: str, run: str, **details: Any) -> None:
     async with db.transaction() as tx:
         await record_audit(
             tx, actor=actor, action=action, target=f"ingest:{run}", details={"run": run, **details}
         )
+    if action == FINISH:  # committed: its waiters read it now
+        _finished.ended(run)
 
 
 async def _stored_sources(db: Database, run: str) -> set[int]:
@@ -295,6 +289,7 @@ async def wait_for_run(db: Database, *, run: str, seconds: float) -> dict[str, A
             pause = min(_POLL_SECONDS, max(0.0, deadline - loop.time()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ended.wait(), pause)
+            ended.clear()  # a wake-up is read once (the waiters woken with it all run)
 
 
 # --- what the admin API answers -----------------------------------------------------------
